@@ -1,0 +1,163 @@
+"""Benchmark: prints one JSON line per measurement (name, seconds, rows, bytes).
+
+    python bench/run.py --scale city        # 500,000 appeals, 3,000 grids
+    python bench/run.py --scale province    # 3.6 million appeals, 150,000 grids
+
+The demo data is built once under bench/out/<scale>/ and reused. Measured:
+
+* seed and initial sync of the analytics store, and an incremental sync with nothing new;
+* the big screen's server time through AppTest, cold (empty caches, store
+  reopened) and warm (second run);
+* the floor: the raw queries the big screen needs, run directly on DuckDB;
+* the naive baseline: the same queries on the SQLite system of record;
+* the bytes of the map sent to the browser;
+* the process's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCALES = {"city": 500_000, "province": 3_600_000}
+
+
+def emit(name: str, seconds: float | None = None, rows: int | None = None, bytes_: int | None = None, **extra):
+    record = {"name": name, "seconds": None if seconds is None else round(seconds, 4), "rows": rows,
+              "bytes": bytes_, **extra}
+    print(json.dumps(record, ensure_ascii=False), flush=True)
+
+
+def build(scale: str, folder: Path, appeals: int) -> tuple[str, Path]:
+    from data_access.seed import seed_demo
+    from data_access.store import make_engine
+    from geo.territory import build_territory
+
+    db = folder / "appeals.db"
+    url = f"sqlite:///{db}"
+    if not db.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        territory = build_territory(scale)
+        emit("territory_build", time.perf_counter() - started, rows=len(territory))
+        started = time.perf_counter()
+        report = seed_demo(make_engine(url), territory=territory, appeals=appeals)
+        emit("seed", time.perf_counter() - started, rows=report.appeals, bytes_=db.stat().st_size,
+             events=report.events)
+    return url, folder / "analytics.duckdb"
+
+
+def big_screen_queries(con, now: dt.datetime) -> int:
+    """Every query the big screen runs (as in pages/big_screen.py and ui/), returning the rows fetched."""
+    from data_access import queries
+    from data_access.scope import Period, Scope
+    from geo import layers
+    from ui.maps import levels_below
+
+    scope, today = Scope.whole(), now.date()
+    rows = 0
+    for name in ("today", "month", "30d", "all"):
+        rows += 1 if queries.kpis(con, scope, Period.preset(name, today), now) is not None else 0
+    p30 = Period.preset("30d", today)
+    rows += len(queries.daily_trend(con, scope, p30, now))
+    rows += len(queries.category_counts(con, scope, p30, now))
+    rows += len(queries.channel_counts(con, scope, p30, now))
+    rows += len(queries.newest_overdue(con, scope, now, 20))
+    counts = queries.level_counts(con, scope)
+    below = levels_below(counts, scope)
+    level = layers.map_level(counts, below)
+    rows += len(queries.children(con, scope, p30, now, level))
+    rank_level = "street" if "street" in below else below[0]
+    if rank_level != level:
+        rows += len(queries.children(con, scope, p30, now, rank_level))
+    shapes = queries.region_shapes(con, scope, level)
+    bounds = layers.bounds_of(shapes)
+    rows += len(shapes)
+    rows += len(queries.heat_bins(con, scope, Period.preset("7d", today), now, layers.heat_cell_deg(bounds)))
+    rows += len(queries.top_regions(con))
+    return rows
+
+
+def timed(fn, *args, repeat: int = 1):
+    best, result = None, None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn(*args)
+        elapsed = time.perf_counter() - started
+        best = elapsed if best is None else min(best, elapsed)
+    return best, result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=SCALES, default="city")
+    parser.add_argument("--appeals", type=int, help="override the number of appeals (a new folder is used)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args()
+    appeals = args.appeals or SCALES[args.scale]
+    folder = args.out / (args.scale if not args.appeals else f"{args.scale}-{appeals}")
+    url, analytics_path = build(args.scale, folder, appeals)
+    os.environ["APPEALS_DB_URL"] = url
+    os.environ["APPEALS_ANALYTICS_PATH"] = str(analytics_path)
+
+    from data_access import analytics, sync
+    from data_access.sor_views import ensure_views
+    from data_access.store import make_engine
+
+    engine = make_engine(url)
+    con = analytics.open_store(analytics_path)
+    seconds, result = timed(lambda: sync.sync(engine, con))
+    emit("sync_initial" if result.appeals_copied else "sync_catch_up", seconds, rows=result.appeals_copied,
+         bytes_=analytics_path.stat().st_size)
+    seconds, result = timed(lambda: sync.sync(engine, con), repeat=3)
+    emit("sync_incremental_nothing_new", seconds, rows=result.appeals_copied)
+    now = sync.status(con).last_success_at.replace(microsecond=0)
+
+    seconds, rows = timed(big_screen_queries, con, now, repeat=3)
+    emit("big_screen_query_floor_duckdb", seconds, rows=rows)
+    floor = seconds
+
+    ensure_views(engine)
+    with engine.connect() as sqlite_conn:
+        seconds, rows = timed(big_screen_queries, sqlite_conn, now)
+    emit("big_screen_naive_sqlite", seconds, rows=rows, speedup_of_floor=round(seconds / floor, 1))
+    naive = seconds
+    con.close()  # the dashboard's wrapper opens the store itself
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    def run_page() -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        at.run()
+        if at.exception:
+            raise RuntimeError(at.exception[0].value)
+        return at
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    seconds, at = timed(run_page)
+    emit("big_screen_server_cold", seconds)
+    seconds, at = timed(run_page, repeat=3)
+    map_json = at.get("deck_gl_json_chart")[0].proto.json
+    page_bytes = sum(len(el.proto.SerializeToString()) for el in at.get("deck_gl_json_chart")) + sum(
+        len(el.proto.SerializeToString()) for el in at.get("plotly_chart"))
+    emit("big_screen_server_warm", seconds, target_seconds=round(2 * floor + 0.3, 3),
+         speedup_vs_naive=round(naive / seconds, 1))
+    emit("map_payload", None, bytes_=len(map_json.encode()), features=map_json.count('"Feature"'))
+    emit("charts_and_map_payload", None, bytes_=page_bytes)
+    emit("peak_memory", None, bytes_=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""Command line: ``python -m data_access <command>``.
+
+Commands
+  kpis      headline indicators of a scope and period (``--json`` for tools)
+  seed      build the demo city (territory and appeals) in the system of record
+  sync      bring the dashboard's analytics store up to date
+  init-db   create the schema in the system of record
+
+Every command takes ``--db URL``; the default is the configured system of
+record (``APPEALS_DB_URL`` or ``.streamlit/secrets.toml``, else the SQLite
+file under data/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from .clock import local_now, to_local_naive
+from .config import load_settings, redact_url
+from .scope import Period
+
+KPI_KEYS = ("received", "closed", "cancelled", "overdue_open", "due_soon_open",
+            "completion_rate", "on_time_rate", "satisfaction_rate", "in_grid_rate")
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _datetime(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date-time (YYYY-MM-DDTHH:MM[:SS][±HH:MM]): {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m data_access", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def db_arg(sp):
+        sp.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the system of record")
+
+    k = sub.add_parser("kpis", help="headline indicators")
+    k.add_argument("--scope", metavar="CODE", help="region code (default: the whole territory)")
+    k.add_argument("--from", dest="date_from", type=_date, metavar="DATE", help="first day (default: all time)")
+    k.add_argument("--to", dest="date_to", type=_date, metavar="DATE", help="last day, included")
+    k.add_argument("--as-of", dest="as_of", type=_datetime, metavar="DATETIME", help="judge states at (default: now)")
+    k.add_argument("--json", action="store_true", help="print one JSON object")
+    db_arg(k)
+
+    s = sub.add_parser("seed", help="build the demo city")
+    s.add_argument("--appeals", type=int, help="number of appeals (default 500000; province 3600000)")
+    s.add_argument("--months", type=int, default=24, help="months of history up to --end (default 24)")
+    s.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    s.add_argument("--scale", choices=("city", "province"), default="city")
+    s.add_argument("--end", type=_datetime, help="last moment of the data (default: now)")
+    s.add_argument("--replace", action="store_true", help="delete existing appeals, events, regions, departments")
+    s.add_argument("--if-absent", action="store_true",
+                   help="only when the database is the default demo file and holds no appeals (for make run)")
+    db_arg(s)
+
+    y = sub.add_parser("sync", help="update the analytics store from the system of record")
+    y.add_argument("--analytics", metavar="PATH", help="DuckDB file (default: the configured one)")
+    y.add_argument("--rebuild", action="store_true", help="empty the store and copy everything again")
+    db_arg(y)
+
+    i = sub.add_parser("init-db", help="create the schema")
+    db_arg(i)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    url = args.db or settings.db_url
+    try:
+        handler = {"kpis": _kpis, "seed": _seed, "sync": _sync, "init-db": _init_db}[args.command]
+        return handler(args, url, settings)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        print(f"error: database {redact_url(url)}: {reason}", file=sys.stderr)
+        return 1
+
+
+def _engine(url: str):
+    from .store import make_engine
+
+    try:
+        return make_engine(url)
+    except Exception as exc:  # a malformed URL, an unknown driver
+        raise CliError(f"cannot open database {redact_url(url)}: {exc}") from exc
+
+
+def _kpis(args, url, settings) -> int:
+    from . import queries
+    from .sor_views import ensure_views
+
+    as_of = to_local_naive(args.as_of, settings.timezone) if args.as_of else local_now(settings.timezone)
+    try:
+        period = Period.days(args.date_from, args.date_to)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    engine = _engine(url)
+    ensure_views(engine)
+    with engine.connect() as conn:
+        try:
+            scope = queries.resolve_scope(conn, args.scope)
+        except queries.UnknownRegion:
+            raise CliError(f"unknown region code {args.scope!r}") from None
+        row = queries.kpis(conn, scope, period, as_of)
+    out = {key: row[key] for key in KPI_KEYS}
+    out["as_of"] = as_of.isoformat(timespec="seconds")
+    out["scope"] = scope.code
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        from .indicators import INDICATORS
+
+        print(f"scope {scope.code or 'whole territory'} ({scope.level}), period {period.label()}, as of {out['as_of']}")
+        for key in KPI_KEYS:
+            value = out[key]
+            shown = "—" if value is None else (f"{value:.1%}" if key.endswith("_rate") else f"{value:,}")
+            print(f"  {INDICATORS[key].label:<8} {key:<18} {shown}")
+    return 0
+
+
+class _Progress:
+    """One status line for all stages: "appeals 12,000/500,000 · events 58,000/2,400,000"."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, tuple[int, int]] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        self.stages[stage] = (done, total)
+        line = " · ".join(f"{name} {d:,}/{t:,}" for name, (d, t) in self.stages.items())
+        print(f"\r  {line}", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.stages:
+            print(file=sys.stderr)
+
+
+def _seed(args, url, settings) -> int:
+    from .seed import seed_demo
+    from .store import create_schema
+    from geo.territory import build_territory
+
+    count = args.appeals or (3_600_000 if args.scale == "province" else 500_000)
+    end = to_local_naive(args.end, settings.timezone) if args.end else None
+    engine = _engine(url)
+    if args.if_absent and not _demo_absent(engine, url):
+        print(f"demo data: not needed ({redact_url(url)} is configured or already holds appeals)", file=sys.stderr)
+        return 0
+    create_schema(engine)
+    if args.replace:
+        _clear_demo(engine)
+    started = time.perf_counter()
+    print(f"building the {args.scale} territory…", file=sys.stderr, flush=True)
+    territory = build_territory(args.scale, seed=args.seed)
+    progress = _Progress()
+    try:
+        report = seed_demo(engine, territory=territory, appeals=count, months=args.months, seed=args.seed,
+                           end=end, progress=progress)
+    except ValueError as exc:
+        raise CliError(f"{exc} (use --replace to start over)") from None
+    finally:
+        progress.close()
+    print(f"seeded {redact_url(url)}: {report.regions:,} regions, {report.departments:,} departments, "
+          f"{report.appeals:,} appeals, {report.events:,} events in {time.perf_counter() - started:.0f} s",
+          file=sys.stderr)
+    return 0
+
+
+def _demo_absent(engine, url: str) -> bool:
+    from sqlalchemy import inspect
+
+    from . import schema
+    from .config import DEFAULT_DB_URL
+    from .store import row_count
+
+    if url != DEFAULT_DB_URL:
+        return False
+    if "appeals" not in inspect(engine).get_table_names():
+        return True
+    return row_count(engine, schema.appeals) == 0
+
+
+def _clear_demo(engine) -> None:
+    from . import schema
+
+    with engine.begin() as conn:
+        for table in (schema.appeal_events, schema.appeals, schema.departments, schema.regions):
+            conn.execute(table.delete())
+
+
+def _sync(args, url, settings) -> int:
+    import duckdb
+
+    from . import analytics, sync
+
+    path = args.analytics or settings.analytics_path
+    try:
+        con = analytics.open_store(path)
+    except duckdb.IOException as exc:
+        raise CliError(f"cannot open the analytics store {path} (is the dashboard running?): {exc}") from None
+    engine = _engine(url)
+    run = sync.rebuild if args.rebuild else sync.sync
+    progress = _Progress()
+    try:
+        result = run(engine, con, timezone=settings.timezone, lookback_seconds=settings.sync_lookback_seconds,
+                     progress=progress)
+    except sync.SyncError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        progress.close()
+        con.close()
+    print(f"synced {path}: {result.appeals_copied:,} appeals, {result.regions_copied:,} regions, "
+          f"{result.departments_copied:,} departments copied in {result.seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _init_db(args, url, settings) -> int:
+    from .sor_views import ensure_views
+    from .store import create_schema
+
+    engine = _engine(url)
+    create_schema(engine)
+    ensure_views(engine)
+    print(f"schema ready in {redact_url(url)}", file=sys.stderr)
+    return 0

@@ -1,0 +1,85 @@
+"""Settings, from environment variables first, then ``.streamlit/secrets.toml``.
+
+Every setting is documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_DIR / "data"
+SECRETS_PATH = PROJECT_DIR / ".streamlit" / "secrets.toml"
+
+DEFAULT_DB_URL = f"sqlite:///{DATA_DIR / 'appeals.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = DEFAULT_DB_URL
+    analytics_path: Path = DATA_DIR / "analytics.duckdb"
+    timezone: str = "Asia/Shanghai"
+    # the big screen reloads its data this often
+    refresh_seconds: int = 60
+    # a page run syncs the analytics store when the last sync is older than this
+    sync_interval_seconds: float = 10.0
+    # rows stamped this long before the newest copied row are re-checked (late commits)
+    sync_lookback_seconds: float = 60.0
+    # "data is stale" warning when the last successful sync is older than this
+    stale_after_seconds: int = 300
+    # optional XYZ raster tile URL for the map's basemap (offline when empty)
+    tile_url: str = ""
+    query_timeout_seconds: float = 30.0
+    max_rows: int = 100_000
+
+
+_ENV = {
+    "db_url": ("APPEALS_DB_URL", str),
+    "analytics_path": ("APPEALS_ANALYTICS_PATH", Path),
+    "timezone": ("APPEALS_TZ", str),
+    "refresh_seconds": ("APPEALS_REFRESH_SECONDS", int),
+    "sync_interval_seconds": ("APPEALS_SYNC_INTERVAL_SECONDS", float),
+    "sync_lookback_seconds": ("APPEALS_SYNC_LOOKBACK_SECONDS", float),
+    "stale_after_seconds": ("APPEALS_STALE_AFTER_SECONDS", int),
+    "tile_url": ("APPEALS_TILE_URL", str),
+    "query_timeout_seconds": ("APPEALS_QUERY_TIMEOUT_SECONDS", float),
+    "max_rows": ("APPEALS_MAX_ROWS", int),
+}
+
+
+def _read_secrets(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def load_settings(env: dict | None = None, secrets_path: Path | None = None) -> Settings:
+    """Environment variables win over ``secrets.toml``; both use the same names."""
+    env = os.environ if env is None else env
+    secrets = _read_secrets(secrets_path or SECRETS_PATH)
+    values = {}
+    for field, (name, kind) in _ENV.items():
+        raw = env.get(name)
+        if raw is None or raw == "":
+            raw = secrets.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[field] = kind(raw)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"setting {name}={raw!r} is not a valid {kind.__name__}") from exc
+    return Settings(**values)
+
+
+def redact_url(url: str) -> str:
+    """The database URL without its password, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown as given, minus anything after '@'
+        return url.split("@")[-1]

@@ -1,0 +1,171 @@
+"""Every indicator, defined once, as SQL over the appeal facts.
+
+docs/metrics.md explains each one with its numerator and denominator; the
+``INDICATORS`` catalogue below carries the same text for the UI's tooltips.
+
+The cohort of an indicator is the appeals *received* in the period (created in
+``[start, end)`` and no later than the as-of time). Their state is judged as
+of the as-of time ``T``:
+
+* closed at T     status 'closed' and closed_at <= T (a closed appeal with no
+                  closing time counts as closed but cannot be judged on time);
+* cancelled at T  status 'cancelled' and closed_at <= T (or no time);
+* open at T       neither of the above (an appeal closed after T was open at T).
+
+Cancelled appeals are counted separately and excluded from every rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Double, Table, and_, case, cast, func, literal, or_
+from sqlalchemy.sql.expression import ColumnElement
+
+from .sqlfuncs import seconds_between
+from .vocab import IN_GRID_LEVELS, IN_STREET_LEVELS, SATISFIED_CODES
+
+# 临期 (yellow): open, not yet due, and the remaining time is at most this
+# share of the allowed time (deadline - created) or at most this many hours,
+# whichever is reached first.
+DUE_SOON_FRACTION = 0.2
+DUE_SOON_HOURS = 24.0
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    label: str
+    kind: str  # count | rate | per_10k
+    numerator: str
+    denominator: str = ""
+
+
+INDICATORS: dict[str, Indicator] = {i.key: i for i in (
+    Indicator("received", "受理量", "count", "appeals received in the period (cancelled ones included)"),
+    Indicator("closed", "办结量", "count", "received in the period and closed by the as-of time"),
+    Indicator("cancelled", "撤销量", "count", "received in the period and cancelled by the as-of time"),
+    Indicator("overdue_open", "超期", "count", "received in the period, open at the as-of time and past their deadline"),
+    Indicator("due_soon_open", "临期", "count",
+              "received in the period, open at the as-of time, not yet due, and within "
+              f"{DUE_SOON_FRACTION:.0%} of the allowed time or {DUE_SOON_HOURS:g} hours of the deadline"),
+    Indicator("completion_rate", "办结率", "rate", "closed", "received − cancelled"),
+    Indicator("on_time_rate", "按时办结率", "rate", "closed on or before the deadline",
+              "appeals that are due: closed (with a deadline and a closing time) + open past the deadline"),
+    Indicator("feedback_on_time_rate", "按时反馈率", "rate",
+              "first feedback given on or before the feedback deadline",
+              "appeals due for feedback: feedback given, or the feedback deadline passed without it"),
+    Indicator("satisfaction_rate", "满意率", "rate", "rated 满意 or 基本满意", "closed appeals rated in the callback"),
+    Indicator("callback_rate", "回访率", "rate", "closed appeals rated in the callback", "closed"),
+    Indicator("in_grid_rate", "网格内解决率", "rate", "closed at grid or community level",
+              "closed (with a known handling level)"),
+    Indicator("in_street_rate", "街道内解决率", "rate", "closed at grid, community or street level",
+              "closed (with a known handling level)"),
+    Indicator("repeat_rate", "重复诉求率", "rate", "appeals flagged as repeating an earlier one",
+              "received − cancelled"),
+    Indicator("per_10k", "每万人诉求量", "per_10k", "(received − cancelled) × 10,000", "residents of the region"),
+)}
+
+COUNT_KEYS = ("received", "closed", "cancelled", "overdue_open", "due_soon_open")
+RATE_KEYS = ("completion_rate", "on_time_rate", "feedback_on_time_rate", "satisfaction_rate", "callback_rate",
+             "in_grid_rate", "in_street_rate", "repeat_rate")
+
+
+# ------------------------------------------------------------- states ---
+
+def cohort(f: Table, start: dt.datetime | None, end: dt.datetime | None, as_of: dt.datetime) -> ColumnElement:
+    """Appeals received in ``[start, end)`` and no later than ``as_of``."""
+    parts = [f.c.created_at <= as_of]
+    if start is not None:
+        parts.append(f.c.created_at >= start)
+    if end is not None:
+        parts.append(f.c.created_at < end)
+    return and_(*parts)
+
+
+def closed_at_t(f: Table, t) -> ColumnElement:
+    return and_(f.c.status == "closed", or_(f.c.closed_at.is_(None), f.c.closed_at <= t))
+
+
+def cancelled_at_t(f: Table, t) -> ColumnElement:
+    return and_(f.c.status == "cancelled", or_(f.c.closed_at.is_(None), f.c.closed_at <= t))
+
+
+def open_at_t(f: Table, t) -> ColumnElement:
+    return or_(f.c.status == "open", and_(f.c.closed_at.is_not(None), f.c.closed_at > t))
+
+
+def overdue_at_t(f: Table, t) -> ColumnElement:
+    return and_(open_at_t(f, t), f.c.deadline_at < t)
+
+
+def due_soon_at_t(f: Table, t) -> ColumnElement:
+    remaining = seconds_between(t, f.c.deadline_at)
+    allowed = seconds_between(f.c.created_at, f.c.deadline_at)
+    return and_(
+        open_at_t(f, t),
+        f.c.deadline_at >= t,
+        or_(remaining <= DUE_SOON_HOURS * 3600.0, remaining <= DUE_SOON_FRACTION * allowed),
+    )
+
+
+def _count(cond: ColumnElement) -> ColumnElement:
+    return func.count(case((cond, 1)))
+
+
+def _ratio(num: ColumnElement, den: ColumnElement) -> ColumnElement:
+    return cast(num, Double) / func.nullif(den, 0)
+
+
+# ----------------------------------------------------------- measures ---
+
+def measures(f: Table, as_of: dt.datetime, keys: tuple[str, ...] | None = None) -> list[ColumnElement]:
+    """Aggregate columns for the indicators ``keys`` (all counts and rates by default).
+
+    Use them in a SELECT over ``f`` whose WHERE holds the scope and the cohort.
+    """
+    t = literal(as_of)
+    closed = closed_at_t(f, t)
+    cancelled = cancelled_at_t(f, t)
+    received = func.count()
+    n_closed = _count(closed)
+    n_cancelled = _count(cancelled)
+    n_valid = received - n_cancelled
+    n_overdue = _count(overdue_at_t(f, t))
+    closed_judged = _count(and_(closed, f.c.closed_at.is_not(None), f.c.deadline_at.is_not(None)))
+    closed_on_time = _count(and_(closed, f.c.closed_at <= f.c.deadline_at))
+    feedback_given = and_(f.c.first_feedback_at.is_not(None), f.c.first_feedback_at <= t)
+    feedback_due = _count(and_(
+        f.c.feedback_deadline_at.is_not(None), ~cancelled,
+        or_(feedback_given, f.c.feedback_deadline_at < t),
+    ))
+    feedback_on_time = _count(and_(~cancelled, feedback_given, f.c.first_feedback_at <= f.c.feedback_deadline_at))
+    rated = and_(closed, f.c.satisfaction.is_not(None), or_(f.c.rated_at.is_(None), f.c.rated_at <= t))
+    level_known = and_(closed, f.c.handling_level.is_not(None))
+    columns = {
+        "received": received,
+        "closed": n_closed,
+        "cancelled": n_cancelled,
+        "overdue_open": n_overdue,
+        "due_soon_open": _count(due_soon_at_t(f, t)),
+        "valid": n_valid,
+        "completion_rate": _ratio(n_closed, n_valid),
+        "on_time_rate": _ratio(closed_on_time, closed_judged + n_overdue),
+        "feedback_on_time_rate": _ratio(feedback_on_time, feedback_due),
+        "satisfaction_rate": _ratio(_count(and_(rated, f.c.satisfaction.in_(SATISFIED_CODES))), _count(rated)),
+        "callback_rate": _ratio(_count(rated), n_closed),
+        "in_grid_rate": _ratio(_count(and_(level_known, f.c.handling_level.in_(IN_GRID_LEVELS))),
+                               _count(level_known)),
+        "in_street_rate": _ratio(_count(and_(level_known, f.c.handling_level.in_(IN_STREET_LEVELS))),
+                                 _count(level_known)),
+        "repeat_rate": _ratio(_count(and_(~cancelled, f.c.is_repeat == True)), n_valid),  # noqa: E712
+    }
+    wanted = keys if keys is not None else (*COUNT_KEYS, "valid", *RATE_KEYS)
+    return [columns[k].label(k) for k in wanted]
+
+
+def per_10k(valid: ColumnElement, population: ColumnElement) -> ColumnElement:
+    """每万人诉求量: (received − cancelled) per 10,000 residents; NULL without a population."""
+    return cast(valid, Double) * 10000.0 / func.nullif(population, 0)
+

@@ -1,0 +1,117 @@
+"""Schema of the system of record (the unified appeal database).
+
+One module, SQLAlchemy Core. The same tables are created on SQLite, PostgreSQL
+and MySQL/MariaDB. All timestamps are naive wall-clock times in the city's
+time zone (``APPEALS_TZ``, default Asia/Shanghai); see docs/architecture.md.
+
+Vocabularies (status, channel, satisfaction, urgency, handling level, event
+type) are short English codes; the UI translates them (``data_access.vocab``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects import mysql
+
+metadata = MetaData()
+
+# MySQL's plain BLOB stops at 64 KB; a district outline can be larger.
+_Geometry = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+_LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    # province | city | district | street | community | grid (data_access.scope.LEVELS)
+    Column("level", String(16), nullable=False),
+    Column("parent_code", String(32), index=True),
+    Column("population", Integer),
+    Column("area_km2", Float),
+    Column("centroid_lon", Float),
+    Column("centroid_lat", Float),
+    # WKB, WGS84 longitude/latitude
+    Column("geometry", _Geometry),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    # the level the department works at: grid | community | street | district | city
+    Column("level", String(16), nullable=False),
+    Column("region_code", String(32)),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("appeal_id", String(64), primary_key=True),
+    # who and what
+    Column("channel", String(32), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("subcategory", String(100)),
+    Column("urgency", String(16)),  # urgent | normal | consult
+    Column("summary", _LongText),
+    Column("appellant_name", String(64)),
+    Column("appellant_phone", String(32)),
+    # where
+    Column("address", String(255)),
+    Column("lon", Float),
+    Column("lat", Float),
+    # the finest loaded region containing the point: a grid when grids exist
+    Column("grid_code", String(32), index=True),
+    # handling
+    Column("department_code", String(32)),
+    Column("handling_level", String(16)),  # grid | community | street | district | city
+    # times
+    Column("created_at", DateTime, nullable=False, index=True),
+    Column("dispatched_at", DateTime),
+    Column("first_feedback_at", DateTime),
+    Column("deadline_at", DateTime),
+    Column("feedback_deadline_at", DateTime),
+    # when the appeal was closed or cancelled (status tells which)
+    Column("closed_at", DateTime),
+    Column("rated_at", DateTime),
+    Column("updated_at", DateTime, nullable=False),
+    # outcome
+    Column("status", String(16), nullable=False),  # open | closed | cancelled
+    Column("satisfaction", String(16)),  # satisfied | basic | unsatisfied | NULL (unrated)
+    Column("is_repeat", Boolean, nullable=False, default=False),
+    Column("is_supervised", Boolean, nullable=False, default=False),
+)
+# The incremental sync reads by (updated_at, appeal_id).
+Index("ix_appeals_updated_at", appeals.c.updated_at, appeals.c.appeal_id)
+
+appeal_events = Table(
+    "appeal_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("appeal_id", String(64), nullable=False, index=True),
+    # accept | dispatch | handle | feedback | rate | supervise
+    Column("event_type", String(16), nullable=False),
+    Column("event_at", DateTime, nullable=False),
+    Column("actor", String(100)),
+    Column("note", Text),
+)
+
+# Columns of ``appeals`` copied into the analytics store (everything but free text
+# that no aggregate needs is still copied: case lists read it from there).
+APPEAL_COLUMNS = tuple(c.name for c in appeals.columns)

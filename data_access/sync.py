@@ -1,0 +1,322 @@
+"""Incremental copy of the system of record into the analytics store.
+
+Appeals are copied by ``updated_at``:
+
+1. *New rows*: every row after the high-water mark ``(updated_at, appeal_id)``,
+   in that order, in batches; the mark advances with each committed batch, so
+   an interrupted sync resumes where it stopped.
+2. *Late commits*: a writer may stamp ``updated_at`` before its transaction
+   commits, so a row can become visible with a stamp just below the mark.
+   While the mark is recent (within ``lookback`` of now), the keys
+   ``(appeal_id, updated_at)`` stamped in the lookback window are compared
+   with the copy, and only missing or changed rows are fetched.
+
+Each row is therefore copied once per change. Regions and departments are
+small and change rarely: they are copied whole when their fingerprint (row
+count and newest ``updated_at``) changes, and the appeals' region paths are
+then recomputed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Engine, String, and_, bindparam, case, cast, column, func, insert, inspect, null, or_, select, table, type_coerce, update
+from sqlalchemy import DateTime as SaDateTime
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import analytics as an
+from . import schema
+from .clock import local_now
+from .config import redact_url
+from .runner import execute, run
+
+Progress = Callable[[str, int, int], None]
+
+_DATETIME_COLUMNS = {c.name for c in schema.appeals.columns if isinstance(c.type, SaDateTime)}
+_FETCH_IDS_CHUNK = 500
+
+
+class SyncError(RuntimeError):
+    """The system of record could not be read."""
+
+
+@dataclass
+class SyncResult:
+    appeals_copied: int = 0
+    regions_copied: int = 0
+    departments_copied: int = 0
+    seconds: float = 0.0
+    version: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.appeals_copied or self.regions_copied or self.departments_copied)
+
+
+@dataclass
+class SyncStatus:
+    version: int
+    last_success_at: dt.datetime | None
+    last_attempt_at: dt.datetime | None
+    last_error: str | None
+    high_water: dt.datetime | None
+    appeals: int
+
+
+# ----------------------------------------------------------------- state ---
+
+def _state(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    df = run(con, select(an.sync_state.c.key, an.sync_state.c.value), own_cursor=False)
+    return dict(zip(df["key"], df["value"]))
+
+
+def _set_state(con: duckdb.DuckDBPyConnection, **values) -> None:
+    for key, value in values.items():
+        stmt = insert(an.sync_state).values(key=key, value=None if value is None else str(value))
+        execute(con, stmt.prefix_with("OR REPLACE"))
+
+
+def _parse_ts(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def status(con: duckdb.DuckDBPyConnection) -> SyncStatus:
+    state = _state(con)
+    count = run(con, select(func.count().label("n")).select_from(an.facts))["n"].iloc[0]
+    return SyncStatus(
+        version=int(state.get("version", 0)),
+        last_success_at=_parse_ts(state.get("last_success_at")),
+        last_attempt_at=_parse_ts(state.get("last_attempt_at")),
+        last_error=state.get("last_error") or None,
+        high_water=_parse_ts(state.get("appeals_high")),
+        appeals=int(count),
+    )
+
+
+# ------------------------------------------------------------------ sync ---
+
+def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None = None,
+         timezone: str = "Asia/Shanghai", lookback_seconds: float = 60.0, batch_rows: int = 100_000,
+         progress: Progress | None = None) -> SyncResult:
+    """Bring the analytics store up to date with the system of record."""
+    started = time.perf_counter()
+    now = now or local_now(timezone)
+    cur = con.cursor()
+    try:
+        _check_source(sor, cur)
+        result = SyncResult()
+        try:
+            with sor.connect() as src:
+                missing = {"appeals", "regions", "departments"} - set(inspect(src).get_table_names())
+                if missing:
+                    raise SyncError(f"{redact_url(str(sor.url))} has no table {', '.join(sorted(missing))}; "
+                                    "create the schema with: python -m data_access init-db")
+                result.regions_copied = _sync_small(src, cur, "regions")
+                result.departments_copied = _sync_small(src, cur, "departments")
+                if result.regions_copied:
+                    _rebuild_paths(cur)
+                result.appeals_copied = _sync_appeals(src, cur, now, lookback_seconds, batch_rows, progress)
+        except SQLAlchemyError as exc:
+            message = f"{redact_url(str(sor.url))}: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
+            _set_state(cur, last_attempt_at=now.isoformat(), last_error=message)
+            raise SyncError(message) from exc
+        state = _state(cur)
+        version = int(state.get("version", 0)) + (1 if result.changed else 0)
+        _set_state(cur, version=version, last_success_at=now.isoformat(), last_attempt_at=now.isoformat(),
+                   last_error="")
+        result.version = version
+        result.seconds = time.perf_counter() - started
+        return result
+    finally:
+        cur.close()
+
+
+def _check_source(sor: Engine, con: duckdb.DuckDBPyConnection) -> None:
+    """A store copied from another database is emptied rather than mixed."""
+    source = redact_url(str(sor.url))
+    known = _state(con).get("source")
+    if known is not None and known != source:
+        an.drop_tables(con)
+        an.create_tables(con)
+    if known != source:
+        _set_state(con, source=source)
+
+
+def _sync_small(src, con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Copy a small table whole when its fingerprint changed."""
+    src_table = schema.metadata.tables[name]
+    dst_table = an.metadata.tables[name]
+    fp_row = src.execute(select(func.count(), func.max(src_table.c.updated_at))).one()
+    fingerprint = f"{fp_row[0]}|{fp_row[1]}"
+    if _state(con).get(f"{name}_fp") == fingerprint:
+        return 0
+    df = pd.DataFrame(src.execute(select(src_table)).all(), columns=[c.name for c in src_table.columns])
+    con.begin()
+    try:
+        execute(con, dst_table.delete())
+        if len(df):
+            con.register("_sync_batch", df)
+            batch = table("_sync_batch", *(column(c) for c in df.columns))
+            execute(con, insert(dst_table).from_select(list(df.columns), select(*batch.c)))
+            con.unregister("_sync_batch")
+        _set_state(con, **{f"{name}_fp": fingerprint})
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    return len(df)
+
+
+def _rebuild_paths(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every region's ancestors, then the appeals' path columns."""
+    r = an.regions
+    anc = select(r.c.code.label("code"), r.c.code.label("ancestor"), r.c.level.label("level")).cte(
+        "anc", recursive=True)
+    child, parent = r.alias("child"), r.alias("parent")
+    anc = anc.union_all(
+        select(anc.c.code, parent.c.code, parent.c.level)
+        .select_from(anc.join(child, child.c.code == anc.c.ancestor).join(parent, parent.c.code == child.c.parent_code))
+    )
+    path_cols = [
+        func.max(case((anc.c.level == level, anc.c.ancestor))).label(col) for level, col in an.PATH_COLUMNS.items()
+    ]
+    paths = select(anc.c.code, *path_cols).group_by(anc.c.code)
+    f, p = an.facts, an.region_paths
+    con.begin()
+    try:
+        execute(con, p.delete())
+        execute(con, insert(p).from_select(["code", *an.PATH_COLUMNS.values()], paths))
+        execute(con, update(f).values({col: null() for col in an.PATH_COLUMNS.values()}))
+        execute(con, update(f).where(f.c.region_code == p.c.code)
+                .values({col: p.c[col] for col in an.PATH_COLUMNS.values()}))
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+
+
+def _source_columns(dialect_name: str):
+    """Appeal columns to read; SQLite datetimes are read as text and parsed by DuckDB."""
+    cols = []
+    for c in schema.appeals.columns:
+        if dialect_name == "sqlite" and c.name in _DATETIME_COLUMNS:
+            cols.append(type_coerce(c, String).label(c.name))
+        else:
+            cols.append(c)
+    return cols
+
+
+def _sync_appeals(src, con, now, lookback_seconds, batch_rows, progress) -> int:
+    a = schema.appeals
+    state = _state(con)
+    high = _parse_ts(state.get("appeals_high"))
+    high_id = state.get("appeals_high_id") or ""
+    cols = _source_columns(src.dialect.name)
+    copied = 0
+
+    # 1. new rows after the mark, in mark order
+    query = select(*cols).order_by(a.c.updated_at, a.c.appeal_id)
+    if high is not None:
+        query = query.where(or_(a.c.updated_at > high, and_(a.c.updated_at == high, a.c.appeal_id > high_id)))
+    total = None
+    if progress is not None:
+        total = src.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    result = src.execution_options(stream_results=True, yield_per=batch_rows).execute(query)
+    names = list(result.keys())
+    for part in result.partitions(batch_rows):
+        copied += _upsert(con, _arrow(part, names), advance=True)
+        if progress is not None:
+            progress("appeals", copied, max(total or 0, copied))
+
+    # 2. late commits: rows stamped at or below the old mark, within the lookback.
+    # Rows only ever leave that window in the source (an update re-stamps them
+    # later, and step 1 has copied that), so equal counts mean nothing arrived late.
+    if high is not None and (now - high).total_seconds() <= lookback_seconds:
+        since = high - dt.timedelta(seconds=lookback_seconds)
+        in_window = and_(a.c.updated_at >= since, a.c.updated_at <= high)
+        source_count = src.execute(select(func.count()).where(in_window)).scalar_one()
+        f = an.facts
+        copy_count = run(con, select(func.count().label("n")).where(f.c.updated_at >= since, f.c.updated_at <= high),
+                         own_cursor=False)["n"].iloc[0]
+        if source_count != copy_count:
+            stamp = next(c for c in cols if c.name == "updated_at")
+            keys = pd.DataFrame(src.execute(select(a.c.appeal_id, stamp).where(in_window)).all(),
+                                columns=["appeal_id", "updated_at"])
+            stale = _missing_or_changed(con, keys)
+            for start in range(0, len(stale), _FETCH_IDS_CHUNK):
+                ids = stale[start:start + _FETCH_IDS_CHUNK]
+                rows = src.execute(select(*cols).where(a.c.appeal_id.in_(bindparam("ids", expanding=True))),
+                                   {"ids": ids}).all()
+                copied += _upsert(con, _arrow(rows, [c.name for c in cols]), advance=False)
+    return copied
+
+
+def _missing_or_changed(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> list[str]:
+    if keys.empty:
+        return []
+    con.register("_sync_keys", keys)
+    try:
+        k = table("_sync_keys", column("appeal_id"), column("updated_at"))
+        f = an.facts
+        stmt = (
+            select(k.c.appeal_id)
+            .select_from(k.outerjoin(f, f.c.appeal_id == k.c.appeal_id))
+            .where(or_(f.c.appeal_id.is_(None), f.c.updated_at != cast(k.c.updated_at, SaDateTime)))
+        )
+        return run(con, stmt, max_rows=len(keys), own_cursor=False)["appeal_id"].tolist()
+    finally:
+        con.unregister("_sync_keys")
+
+
+def _arrow(rows, names: list[str]) -> pa.Table:
+    """Rows from the source as an Arrow table (column by column; no per-cell Python objects kept)."""
+    columns = list(zip(*rows)) if rows else [[] for _ in names]
+    return pa.table({name: pa.array(col) for name, col in zip(names, columns)})
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, df: pa.Table, *, advance: bool) -> int:
+    """Insert or replace a batch of appeals, with their region paths, in one transaction."""
+    if df.num_rows == 0:
+        return 0
+    f, p = an.facts, an.region_paths
+    batch = table("_sync_batch", *(column(c) for c in df.column_names))
+    values = []
+    for name in df.column_names:
+        value = batch.c[name]
+        if name in _DATETIME_COLUMNS:
+            value = cast(value, SaDateTime)
+        values.append(value)
+    paths = [p.c[col] for col in an.PATH_COLUMNS.values()]
+    target_names = ["region_code" if n == "grid_code" else n for n in df.column_names] + list(an.PATH_COLUMNS.values())
+    stmt = insert(f).from_select(
+        target_names,
+        select(*values, *paths).select_from(batch.outerjoin(p, p.c.code == batch.c.grid_code)),
+    ).prefix_with("OR REPLACE")
+    con.begin()
+    try:
+        con.register("_sync_batch", df)
+        execute(con, stmt)
+        con.unregister("_sync_batch")
+        if advance:
+            last_stamp = df.column("updated_at")[-1].as_py()
+            high = last_stamp if isinstance(last_stamp, dt.datetime) else dt.datetime.fromisoformat(last_stamp)
+            _set_state(con, appeals_high=high.isoformat(), appeals_high_id=df.column("appeal_id")[-1].as_py())
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    return df.num_rows
+
+
+def rebuild(sor: Engine, con: duckdb.DuckDBPyConnection, **kwargs) -> SyncResult:
+    """Empty the analytics store and copy everything again (after deletes in the source)."""
+    an.drop_tables(con)
+    an.create_tables(con)
+    return sync(sor, con, **kwargs)

@@ -1,0 +1,1 @@
+"""Geography: coordinate systems (WGS84 / GCJ-02 / BD-09) and the demo territory."""

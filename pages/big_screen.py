@@ -1,0 +1,111 @@
+"""指挥大屏: the command hall's big screen, the app's default page.
+
+Layout for 1920×1080 with no scrolling: header, eight KPI tiles, then the map
+in the centre with the trend, categories and channels on the left and the
+street ranking and the newest overdue appeals on the right. The body is a
+fragment that re-runs every ``APPEALS_REFRESH_SECONDS``; the period lives in
+the URL, so a refresh never resets it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from data_access import cached
+from data_access.queries import UnknownRegion
+from data_access.scope import Period, Scope
+from ui import charts, maps, params, tables, theme, widgets
+from ui import format as fmt
+
+view = params.read()
+theme.apply(view.kiosk)
+cfg = cached.settings()
+
+
+@st.fragment(run_every=cfg.refresh_seconds)
+@widgets.guard
+def screen() -> None:
+    try:
+        fresh = cached.refresh()
+    except cached.StoreUnavailable as exc:
+        st.error(str(exc))
+        return
+    if fresh.empty:
+        widgets.header("党群一张网 · 诉求指挥中心", "全域", fresh, cfg.timezone)
+        if fresh.error:
+            st.error(f"无法连接诉求数据库 {fresh.source}。\n\n{fresh.error}")
+        else:
+            widgets.empty_state("诉求数据库中暂无数据。",
+                                "生成演示数据：`python -m data_access seed`；导入本市数据见 docs/。")
+        return
+
+    key = cached.token(fresh)
+    as_of = cached.as_of(fresh)
+    today = as_of.date()
+    for problem in view.problems:
+        st.toast(problem, icon="⚠️")
+    try:
+        scope = cached.resolve_scope(key, view.region)
+    except UnknownRegion:
+        st.warning(f"区域代码 {view.region} 不存在，已显示全域。")
+        scope = Scope.whole()
+    scope_name = cached.region(key, scope.code)["name"] if scope.code else maps.territory_name(key)
+    period = Period.preset(view.period, today)
+    period_label = params.PERIOD_LABELS[view.period]
+
+    head, pick = st.columns([5, 2], vertical_alignment="center")
+    with head:
+        widgets.header(f"{scope_name} · 党群一张网诉求指挥中心", scope_name, fresh, cfg.timezone)
+    chosen = pick.segmented_control("时间范围", list(params.PERIOD_LABELS), default=view.period,
+                                    format_func=params.PERIOD_LABELS.get, key="period_pick",
+                                    label_visibility="collapsed")
+    if chosen and chosen != view.period:
+        params.set_period(chosen)
+        st.rerun()
+
+    # -- tiles ------------------------------------------------------------
+    day = cached.kpis(key, scope, Period.preset("today", today), as_of)
+    month = cached.kpis(key, scope, Period.preset("month", today), as_of)
+    chosen_kpis = cached.kpis(key, scope, period, as_of)
+    stock = cached.kpis(key, scope, Period.all_time(), as_of)
+    tiles = [
+        ("today", "今日受理", fmt.count(day["received"]), "received", "今日"),
+        ("month", "本月受理", fmt.count(month["received"]), "received", "本月"),
+        ("completion", f"办结率 · {period_label}", fmt.rate(chosen_kpis["completion_rate"]), "completion_rate",
+         period_label),
+        ("ontime", f"按时办结率 · {period_label}", fmt.rate(chosen_kpis["on_time_rate"]), "on_time_rate",
+         period_label),
+        ("satisfaction", f"满意率 · {period_label}", fmt.rate(chosen_kpis["satisfaction_rate"]),
+         "satisfaction_rate", period_label),
+        ("ingrid", f"网格内解决率 · {period_label}", fmt.rate(chosen_kpis["in_grid_rate"]), "in_grid_rate",
+         period_label),
+        ("overdue", "超期 · 在办", fmt.count(stock["overdue_open"]), "overdue_open", "全部在办"),
+        ("duesoon", "临期 · 在办", fmt.count(stock["due_soon_open"]), "due_soon_open", "全部在办"),
+    ]
+    for column, (tkey, label, value, ind, plabel) in zip(st.columns(len(tiles)), tiles):
+        widgets.tile(column, tkey, label, value, widgets.indicator_help(ind, plabel, scope_name, as_of))
+
+    # -- panels around the map ---------------------------------------------
+    left, centre, right = st.columns([1.05, 2.5, 1.25])
+    with left:
+        last30 = Period.preset("30d", today)
+        widgets.panel_title("近30天受理与办结", "按日")
+        st.plotly_chart(charts.trend(cached.daily_trend(key, scope, last30, as_of), 262, today),
+                        config=theme.PLOTLY_CONFIG, key="trend")
+        widgets.panel_title("诉求类别 Top 10", period_label)
+        st.plotly_chart(charts.categories(cached.category_counts(key, scope, period, as_of), 282),
+                        config=theme.PLOTLY_CONFIG, key="categories")
+        widgets.panel_title("受理渠道", period_label)
+        st.plotly_chart(charts.channels(cached.channel_counts(key, scope, period, as_of), 262),
+                        config=theme.PLOTLY_CONFIG, key="channels")
+    with centre:
+        maps.render(key, scope, period, period_label, as_of, height=862, tile_url=cfg.tile_url)
+    with right:
+        level, ranking = tables.ranking(key, scope, period, as_of)
+        widgets.panel_title(f"{level}排名", f"{period_label} · 按每万人诉求量")
+        widgets.table(ranking, height=420, column_config=tables.RANKING_COLUMNS)
+        widgets.panel_title("最新超期工单", "在办 · 不含个人信息")
+        widgets.table(tables.overdue_rows(cached.newest_overdue(key, scope, as_of, 20)), height=420)
+
+
+screen()

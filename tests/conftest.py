@@ -1,0 +1,144 @@
+"""Fixture databases, built by code in a temporary directory."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from data_access import analytics, schema, sync  # noqa: E402
+from data_access.clock import local_now  # noqa: E402
+from data_access.store import bulk_insert, create_schema, make_engine  # noqa: E402
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+# A tiny territory: one city, two districts, one street / community / grid each.
+TINY_REGIONS = [
+    # code, name, level, parent, population
+    ("100", "测试市", "city", None, 10000),
+    ("101", "东区", "district", "100", 6000),
+    ("102", "西区", "district", "100", 4000),
+    ("101001", "东街道", "street", "101", 6000),
+    ("102001", "西街道", "street", "102", 4000),
+    ("101001001", "东社区", "community", "101001", 6000),
+    ("102001001", "西社区", "community", "102001", 4000),
+    ("101001001001", "东网格", "grid", "101001001", 6000),
+    ("102001001001", "西网格", "grid", "102001001", 4000),
+]
+
+APPEAL_DEFAULTS = {
+    "channel": "hotline",
+    "category": "城市管理",
+    "subcategory": "路灯损坏",
+    "urgency": "normal",
+    "summary": "反映路灯不亮",
+    "appellant_name": "张三",
+    "appellant_phone": "13812345678",
+    "address": "东区东街道1号",
+    "lon": 123.0,
+    "lat": 41.0,
+    "grid_code": "101001001001",
+    "department_code": None,
+    "handling_level": None,
+    "dispatched_at": None,
+    "first_feedback_at": None,
+    "deadline_at": None,
+    "feedback_deadline_at": None,
+    "closed_at": None,
+    "rated_at": None,
+    "status": "open",
+    "satisfaction": None,
+    "is_repeat": False,
+    "is_supervised": False,
+}
+
+
+def ts(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def insert_regions(engine, rows=TINY_REGIONS, updated_at: dt.datetime | None = None) -> None:
+    stamp = updated_at or local_now().replace(microsecond=0)
+    bulk_insert(engine, schema.regions, ["code", "name", "level", "parent_code", "population", "updated_at"],
+                [(*r, stamp) for r in rows])
+
+
+def insert_appeals(engine, appeals: list[dict], updated_at: dt.datetime | None = None) -> None:
+    stamp = updated_at or local_now()  # writers stamp in the city's time zone, like every writer must
+    columns = list(schema.APPEAL_COLUMNS)
+    rows = []
+    for a in appeals:
+        full = {**APPEAL_DEFAULTS, "updated_at": stamp, **a}
+        rows.append(tuple(full[c] for c in columns))
+    bulk_insert(engine, schema.appeals, columns, rows)
+
+
+@pytest.fixture
+def sor(tmp_path):
+    """An empty SQLite system of record with the schema."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'appeals.db'}")
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def tiny_sor(sor):
+    insert_regions(sor)
+    return sor
+
+
+def synced_store(engine, path=None):
+    con = analytics.open_store(path)
+    sync.sync(engine, con)
+    return con
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+
+# ------------------------------------------------------- server databases ---
+# Tests that need PostgreSQL or MariaDB use the local servers (as on CI); on a
+# machine without them they skip, saying why.
+SERVER_URLS = {
+    "postgresql": os.environ.get("APPEALS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+    "mariadb": os.environ.get("APPEALS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
+}
+
+
+def _reset(engine) -> None:
+    from data_access.sor_views import drop_views
+
+    drop_views(engine)
+    schema.metadata.drop_all(engine)
+    create_schema(engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def any_sor(request, tmp_path):
+    """An empty system of record on each kind of database."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'appeals.db'}")
+        create_schema(engine)
+    else:
+        url = SERVER_URLS[request.param]
+        engine = make_engine(url, connect_timeout=3)
+        try:
+            with engine.connect():
+                pass
+        except Exception as exc:  # noqa: BLE001 - any failure to connect means "not here"
+            pytest.skip(f"{request.param} server not reachable at {url}: {type(exc).__name__}")
+        _reset(engine)
+    yield engine
+    engine.dispose()

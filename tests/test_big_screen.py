@@ -1,0 +1,149 @@
+"""The big screen through AppTest: it renders, and its tiles equal the query layer's figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from contextlib import redirect_stdout
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from data_access import cli
+from tests import demo
+from tests.conftest import ROOT
+from ui import format as fmt
+
+TILE_KEYS = {
+    "今日受理": ("today", "received"),
+    "本月受理": ("month", "received"),
+    "办结率 · 近30天": ("30d", "completion_rate"),
+    "按时办结率 · 近30天": ("30d", "on_time_rate"),
+    "满意率 · 近30天": ("30d", "satisfaction_rate"),
+    "网格内解决率 · 近30天": ("30d", "in_grid_rate"),
+    "超期 · 在办": ("all", "overdue_open"),
+    "临期 · 在办": ("all", "due_soon_open"),
+}
+
+
+@pytest.fixture(scope="module")
+def demo_env(tmp_path_factory):
+    return demo.build(tmp_path_factory.mktemp("bigscreen"))
+
+
+@pytest.fixture
+def app(demo_env, monkeypatch):
+    for name, value in demo_env.items():
+        monkeypatch.setenv(name, value)
+
+    def run(**params) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.run()
+        return at
+
+    return run
+
+
+def _cli_kpis(env, as_of, **period) -> dict:
+    args = ["kpis", "--json", "--db", env["APPEALS_DB_URL"], "--as-of", as_of.isoformat()]
+    for flag, value in period.items():
+        args += [f"--{flag}", value.isoformat()]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli.main(args) == 0
+    return json.loads(out.getvalue())
+
+
+def _expected(env, as_of) -> dict:
+    today = as_of.date()
+    periods = {
+        "today": {"from": today, "to": today},
+        "month": {"from": today.replace(day=1), "to": today},
+        "30d": {"from": today - dt.timedelta(days=29), "to": today},
+        "all": {},
+    }
+    return {name: _cli_kpis(env, as_of, **p) for name, p in periods.items()}
+
+
+def _as_of_shown(at: AppTest):
+    """The as-of time the page states in its header ("数据截至 …")."""
+    import re
+
+    text = " ".join(h.value for h in at.get("html"))
+    found = re.search(r"数据截至 <b>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)</b>", text)
+    assert found, "the header states no as-of time"
+    return dt.datetime.fromisoformat(found.group(1))
+
+
+def test_big_screen_renders_with_tiles_equal_to_kpis_json(app, demo_env):
+    at = app()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    tiles = {m.label: m.value for m in at.metric}
+    assert set(tiles) == set(TILE_KEYS)
+    expected = _expected(demo_env, _as_of_shown(at))
+    for label, (period, key) in TILE_KEYS.items():
+        value = expected[period][key]
+        shown = fmt.rate(value) if key.endswith("_rate") else fmt.count(value)
+        assert tiles[label] == shown, (label, tiles[label], shown)
+    # the figures are real: the demo has appeals this month and a stock of overdue ones
+    assert expected["month"]["received"] > 0 and expected["all"]["overdue_open"] > 0
+
+
+def test_big_screen_has_every_panel(app):
+    at = app()
+    assert not at.exception
+    titles = " ".join(h.value for h in at.get("html"))
+    for panel in ("近30天受理与办结", "诉求类别 Top 10", "受理渠道", "街道排名", "最新超期工单", "诉求分布", "数据截至"):
+        assert panel in titles, panel
+    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("deck_gl_json_chart")) == 1
+    ranking, overdue = at.dataframe
+    assert len(ranking.value) >= 30          # the demo city has about 40 streets
+    assert 0 < len(overdue.value) <= 20
+    assert not {"appellant_name", "appellant_phone", "address"} & set(overdue.value.columns)
+
+
+@pytest.mark.parametrize("period", ["today", "7d", "month", "year", "all"])
+def test_every_period_renders(app, period):
+    at = app(period=period)
+    assert not at.exception and not at.error
+
+
+def test_a_district_big_screen_and_bad_parameters(app):
+    at = app(region="210302", kiosk="1")
+    assert not at.exception and not at.error
+    assert "铁东区" in " ".join(h.value for h in at.get("html"))
+    at = app(region="999999")
+    assert not at.exception
+    assert any("不存在" in w.value for w in at.warning)
+    at = app(region="' OR 1=1 --", period="bogus")
+    assert not at.exception and not at.error
+
+
+@pytest.mark.parametrize("db_url, message", [
+    ("postgresql+psycopg://someone:pw@127.0.0.1:1/nowhere", "无法连接诉求数据库"),
+    ("sqlite:///{tmp}/no-tables.db", "no table"),
+    ("notadriver://x", "无法连接诉求数据库"),
+])
+def test_unusable_database_shows_a_clear_message(monkeypatch, tmp_path, db_url, message):
+    monkeypatch.setenv("APPEALS_DB_URL", db_url.format(tmp=tmp_path))
+    monkeypatch.setenv("APPEALS_ANALYTICS_PATH", str(tmp_path / "analytics.duckdb"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert message in errors
+    assert "pw@" not in errors
+
+
+def test_empty_database_shows_an_empty_state(monkeypatch, tmp_path, sor):
+    monkeypatch.setenv("APPEALS_DB_URL", str(sor.url))
+    monkeypatch.setenv("APPEALS_ANALYTICS_PATH", str(tmp_path / "analytics.duckdb"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception and not at.error
+    assert any("暂无数据" in i.value for i in at.info)

@@ -1,0 +1,126 @@
+"""The dashboard in a real browser: headless Chromium against a running server.
+
+Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from data_access.clock import local_now
+from data_access.store import make_engine
+from tests import browser, demo
+from tests.conftest import insert_appeals
+
+pytestmark = pytest.mark.browser
+
+REFRESH_SECONDS = 4
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, artifacts_dir):
+    browser.require_chromium()
+    folder = tmp_path_factory.mktemp("browser")
+    env = demo.build(folder)
+    env.update({"APPEALS_REFRESH_SECONDS": str(REFRESH_SECONDS), "APPEALS_SYNC_INTERVAL_SECONDS": "1"})
+    with browser.streamlit_server(env, artifacts_dir / "streamlit-server.log") as url:
+        yield url, env
+
+
+@pytest.fixture(scope="module")
+def chrome():
+    browser.require_chromium()
+    with browser.chromium() as b:
+        yield b
+
+
+def _tile(page, label: str) -> str:
+    return page.locator('[data-testid="stMetric"]', has_text=label).locator(
+        '[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_big_screen_at_1920(server, chrome, artifacts_dir):
+    url, _ = server
+    page = chrome.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"{url}/?kiosk=1")
+    browser.wait_for_app(page)
+    page.screenshot(path=str(artifacts_dir / "big_screen_1920x1080.png"))
+
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    # every tile holds a figure
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert len(values) == 8 and all(v.strip() not in ("", "—") for v in values), values
+    # the map canvas is drawn: the map area has many colours, not a blank box
+    deck = page.locator('[data-testid="stDeckGlJsonChart"]')
+    assert browser.distinct_colors(deck.screenshot()) > 200
+    # three charts, two tables
+    assert page.locator(".js-plotly-plot").count() == 3
+    assert page.locator('[data-testid="stDataFrame"]').count() == 2
+    # no scrolling at 1920×1080, and kiosk mode hides the menus
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    assert height <= 1080 + 2, height
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    assert not page.locator('[data-testid="stMainMenu"]').is_visible()
+    page.close()
+
+
+def test_big_screen_at_4k(server, chrome, artifacts_dir):
+    """A 3840×2160 wall at 200 % scaling: the 1920×1080 layout at twice the resolution."""
+    url, _ = server
+    page = chrome.new_page(viewport={"width": 1920, "height": 1080}, device_scale_factor=2)
+    page.goto(f"{url}/?kiosk=1")
+    browser.wait_for_app(page)
+    page.screenshot(path=str(artifacts_dir / "big_screen_3840x2160.png"))
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot = page.screenshot()
+    from io import BytesIO
+
+    from PIL import Image
+
+    assert Image.open(BytesIO(shot)).size == (3840, 2160)
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    assert height <= 1080 + 2, height
+    page.close()
+
+
+def test_new_rows_appear_within_one_refresh_and_the_map_view_is_kept(server, chrome, artifacts_dir):
+    url, env = server
+    page = chrome.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"{url}/?kiosk=1&period=7d")
+    browser.wait_for_app(page)
+    before = int(_tile(page, "今日受理").replace(",", ""))
+
+    deck = page.locator('[data-testid="stDeckGlJsonChart"]')
+    box = deck.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(4):
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(1500)
+    zoomed = deck.screenshot()
+
+    # a writer adds three appeals to the system of record while the screen is up
+    engine = make_engine(env["APPEALS_DB_URL"])
+    now = local_now().replace(microsecond=0)
+    insert_appeals(engine, [dict(appeal_id=f"LIVE-{i}", created_at=now, grid_code="210302001001001",
+                                 lon=None, lat=None) for i in range(3)])
+    engine.dispose()
+
+    page.wait_for_function(
+        """([label, before]) => {
+            const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find(e => e.innerText.includes(label));
+            return m && parseInt(m.querySelector('[data-testid="stMetricValue"]').innerText.replace(/,/g, '')) >= before + 3;
+        }""",
+        arg=["今日受理", before],
+        timeout=(REFRESH_SECONDS * 3 + 20) * 1000,
+    )
+    assert int(_tile(page, "今日受理").replace(",", "")) == before + 3
+    assert page.locator('[data-testid="segmented_control"] button[aria-checked="true"], '
+                        '[data-testid="stButtonGroup"] [aria-checked="true"]').first.inner_text() == "近7天"
+    page.wait_for_timeout(1500)
+    after = deck.screenshot()
+    page.screenshot(path=str(artifacts_dir / "big_screen_after_refresh.png"))
+    # the same zoomed view, not the initial one (the data changed by three appeals only)
+    assert browser.image_difference(zoomed, after) < 12
+    page.close()

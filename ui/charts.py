@@ -1,0 +1,53 @@
+"""Plotly figures for the panels. Each takes a small DataFrame from the query layer."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from data_access.vocab import CHANNELS, label
+
+from . import theme
+
+CHANNEL_COLORS = ["#3fc1ff", "#36cfc9", "#9254de", "#fadb14", "#ff7a45", "#f759ab", "#73d13d", "#8c8c8c"]
+
+
+def trend(df: pd.DataFrame, height: int, today=None) -> go.Figure:
+    """Daily received and closed; today's unfinished day is drawn apart, so it does not read as a drop."""
+    done = df[df["day"].dt.date != today] if today is not None else df
+    part = df[df["day"].dt.date == today] if today is not None else df.iloc[0:0]
+    fig = go.Figure()
+    fig.add_scatter(x=done["day"], y=done["received"], name="受理", mode="lines+markers",
+                    line=dict(color=theme.ACCENT, width=2), marker=dict(size=4))
+    fig.add_scatter(x=done["day"], y=done["closed"], name="办结", mode="lines",
+                    line=dict(color=theme.GREEN, width=2, dash="dot"))
+    if not part.empty:
+        fig.add_scatter(x=part["day"], y=part["received"], name="今日（进行中）", mode="markers",
+                        marker=dict(size=8, color="rgba(0,0,0,0)", line=dict(color=theme.ACCENT, width=2)))
+    fig.update_layout(**theme.plotly_layout(height, showlegend=True, hovermode="x unified",
+                                            legend=dict(orientation="h", x=0, y=1.14, font=dict(size=11))))
+    fig.update_xaxes(tickformat="%m-%d", gridcolor="rgba(255,255,255,.06)", nticks=8)
+    fig.update_yaxes(gridcolor="rgba(255,255,255,.08)", rangemode="tozero")
+    return fig
+
+
+def categories(df: pd.DataFrame, height: int) -> go.Figure:
+    d = df.sort_values("received")
+    fig = go.Figure(go.Bar(x=d["received"], y=d["category"], orientation="h",
+                           marker=dict(color=theme.ACCENT, opacity=0.85),
+                           text=[f"{v:,}" for v in d["received"]], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{y}: %{x:,}<extra></extra>"))
+    fig.update_layout(**theme.plotly_layout(height, margin=dict(l=8, r=44, t=4, b=4)))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(tickfont=dict(size=12))
+    return fig
+
+
+def channels(df: pd.DataFrame, height: int) -> go.Figure:
+    names = [label(CHANNELS, c) for c in df["channel"]]
+    fig = go.Figure(go.Pie(labels=names, values=df["received"], hole=0.55, sort=False,
+                           marker=dict(colors=CHANNEL_COLORS[: len(df)]), textinfo="percent",
+                           textfont=dict(size=11), hovertemplate="%{label}: %{value:,} (%{percent})<extra></extra>"))
+    fig.update_layout(**theme.plotly_layout(height, showlegend=True,
+                                            legend=dict(font=dict(size=11), x=1.0, y=0.5, xanchor="left")))
+    return fig

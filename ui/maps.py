@@ -1,0 +1,100 @@
+"""The map panel: choropleth of 每万人诉求量, heat of recent appeals, outlines, legend."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from data_access import cached
+from data_access.scope import LEVEL_LABELS, Period, Scope
+from geo import layers
+
+from . import format as fmt
+from . import widgets
+
+OUTLINE_STYLE = {  # colour and width by rank: the coarsest outline is the brightest
+    0: ((120, 220, 255, 230), 2.2),
+    1: ((200, 220, 255, 120), 1.0),
+}
+
+TOOLTIP = {
+    "html": "<b>{name}</b><br/>受理 {received_s} · 每万人 {per_10k_s}<br/>"
+            "办结率 {completion_s} · 满意率 {satisfaction_s}<br/>超期 {overdue_open}",
+    "style": {"backgroundColor": "#0d1f3d", "color": "#dbe7ff", "fontSize": "13px", "border": "1px solid #1d3b66"},
+}
+
+
+def territory_name(key) -> str:
+    roots = cached.top_regions(key)
+    return str(roots["name"].iloc[0]) if len(roots) == 1 else "全域"
+
+
+def levels_below(counts: dict[str, int], scope: Scope) -> list[str]:
+    from data_access.scope import LEVELS
+
+    start = 0 if scope.is_whole else LEVELS.index(scope.level) + 1
+    return [lvl for lvl in LEVELS[start:] if counts.get(lvl)]
+
+
+def _outline_levels(below: list[str], level: str) -> list[str]:
+    coarser = [lvl for lvl in below[: below.index(level)] if lvl != "community"]
+    return coarser[-2:]
+
+
+def _with_values(feats: list[dict], values) -> list[dict]:
+    """Copies of the features with this period's figures and colours as properties."""
+    colors, _ = layers.quantile_colors(values["per_10k"])
+    by_code = {}
+    for (_, row), color in zip(values.iterrows(), colors):
+        by_code[row["code"]] = {
+            "fill": color,
+            "received": int(row["received"]),
+            "received_s": fmt.count(row["received"]),
+            "per_10k_s": fmt.per_10k(row["per_10k"]),
+            "completion_s": fmt.rate(row["completion_rate"]),
+            "satisfaction_s": fmt.rate(row["satisfaction_rate"]),
+            "overdue_open": int(row["overdue_open"]),
+        }
+    out = []
+    for f in feats:
+        props = {**f["properties"], **by_code.get(f["properties"]["code"], {"fill": [*layers.NO_DATA, 120]})}
+        out.append({"type": "Feature", "geometry": f["geometry"], "properties": props})
+    return out
+
+
+def build_deck(key, scope: Scope, period: Period, as_of: dt.datetime, *, tile_url: str = ""):
+    """The deck for the scope, its choropleth level and the legend breaks (None when no shapes)."""
+    counts = cached.level_counts(key, scope)
+    below = levels_below(counts, scope)
+    level = layers.map_level(counts, below)
+    if level is None:
+        return None, None, []
+    feats, bounds = cached.shapes(key, scope, level)
+    if bounds is None:
+        return None, level, []
+    values = cached.children(key, scope, period, as_of, level)
+    _, breaks = layers.quantile_colors(values["per_10k"])
+    deck_layers = [layers.choropleth_layer(_with_values(feats, values))]
+    recent = Period.preset("7d", as_of.date())
+    bins = cached.heat_bins(key, scope, recent, as_of, layers.heat_cell_deg(bounds))
+    if not bins.empty:
+        deck_layers.append(layers.heat_layer(bins))
+    outlines = _outline_levels(below, level)  # coarsest first; drawn last, on top
+    for rank, lvl in reversed(list(enumerate(outlines))):
+        outline, _ = cached.shapes(key, scope, lvl)
+        color, width = OUTLINE_STYLE[min(rank, 1)]
+        deck_layers.append(layers.outline_layer(outline, color=color, width_px=width, layer_id=f"outline-{lvl}"))
+    deck = layers.make_deck(deck_layers, layers.fit_view(bounds, 1000, 880), tooltip=TOOLTIP, tile_url=tile_url)
+    return deck, level, breaks
+
+
+def render(key, scope: Scope, period: Period, period_label: str, as_of: dt.datetime, *, height: int,
+           tile_url: str = "") -> None:
+    deck, level, breaks = build_deck(key, scope, period, as_of, tile_url=tile_url)
+    if deck is None:
+        widgets.empty_state("该范围没有可显示的区域边界。", "导入边界：python -m data_access import-regions …")
+        return
+    widgets.panel_title(f"{LEVEL_LABELS[level]}诉求分布", f"{period_label}每万人诉求量 · 热力为近7天")
+    st.pydeck_chart(deck, height=height, key="bigmap")
+    widgets.legend(breaks, layers.PALETTE, "每万人诉求量")

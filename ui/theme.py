@@ -1,0 +1,82 @@
+"""The dark big-screen look: page CSS and the plotly template.
+
+Designed for 1920×1080 with no scrolling. A 3840×2160 wall runs its browser
+at 200 % (display scaling, or ``--force-device-scale-factor=2`` for a kiosk
+Chromium): the same layout, drawn at twice the resolution. (CSS zoom or
+transforms would break the canvas-drawn charts, tables and map.)
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+BG = "#07142b"
+PANEL = "#0d1f3d"
+BORDER = "#1d3b66"
+TEXT = "#dbe7ff"
+MUTED = "#8aa3c7"
+ACCENT = "#3fc1ff"
+GREEN = "#36cfc9"
+RED = "#ff4d4f"
+YELLOW = "#fadb14"
+
+_BASE_CSS = f"""
+<style>
+[data-testid="stMainBlockContainer"] {{ padding: 0.6rem 1.1rem 0.2rem 1.1rem; max-width: 100%; }}
+[data-testid="stAppViewContainer"] {{ background: radial-gradient(ellipse at top, #0c2450 0%, {BG} 60%); }}
+[data-testid="stHeader"] {{ background: transparent; }}
+[data-testid="stVerticalBlock"] {{ gap: 0.45rem; }}
+[data-testid="stMetric"] {{
+  background: linear-gradient(180deg, rgba(23,58,110,.55), rgba(13,31,61,.85));
+  border: 1px solid {BORDER}; border-radius: 6px; padding: 6px 12px 4px 12px; }}
+[data-testid="stMetricLabel"] p {{ font-size: 0.95rem; color: {MUTED}; }}
+[data-testid="stMetricValue"] {{ font-size: 2.05rem; font-weight: 700; color: {ACCENT};
+  font-variant-numeric: tabular-nums; line-height: 1.25; }}
+.st-key-tile-overdue [data-testid="stMetricValue"] {{ color: {RED}; }}
+.st-key-tile-duesoon [data-testid="stMetricValue"] {{ color: {YELLOW}; }}
+.st-key-tile-overdue [data-testid="stMetric"] {{ border-color: rgba(255,77,79,.6); }}
+.st-key-tile-duesoon [data-testid="stMetric"] {{ border-color: rgba(250,219,20,.5); }}
+.panel-title {{ font-size: 1.0rem; font-weight: 600; color: {TEXT}; margin: 0 0 2px 2px;
+  border-left: 3px solid {ACCENT}; padding-left: 8px; }}
+.panel-title small {{ color: {MUTED}; font-weight: 400; margin-left: 6px; }}
+.screen-title {{ font-size: 1.75rem; font-weight: 700; letter-spacing: 2px; color: #ffffff;
+  text-shadow: 0 0 12px rgba(63,193,255,.6); margin: 0; line-height: 1.3; }}
+.screen-meta {{ color: {MUTED}; font-size: 0.95rem; text-align: right; line-height: 1.35; }}
+.screen-meta b {{ color: {TEXT}; }}
+.stale {{ color: {YELLOW}; font-weight: 600; }}
+.legend {{ display: flex; gap: 0; align-items: center; font-size: .8rem; color: {MUTED}; }}
+.legend span.sw {{ display: inline-block; width: 28px; height: 10px; }}
+.legend span.lb {{ margin: 0 6px; }}
+}}
+</style>
+"""
+
+_KIOSK_CSS = """
+<style>
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSidebar"],
+[data-testid="stSidebarCollapsedControl"], [data-testid="stStatusWidget"], [data-testid="stDecoration"],
+[data-testid="stAppDeployButton"], [data-testid="stMainMenu"], footer { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 0.5rem; }
+</style>
+"""
+
+
+def apply(kiosk: bool) -> None:
+    st.html(_BASE_CSS + (_KIOSK_CSS if kiosk else ""))
+
+
+def plotly_layout(height: int, **extra) -> dict:
+    layout = dict(
+        template="plotly_dark",
+        height=height,
+        margin=dict(l=8, r=8, t=6, b=6),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font=dict(color=TEXT, size=12),
+        showlegend=False,
+    )
+    layout.update(extra)
+    return layout
+
+
+PLOTLY_CONFIG = {"displayModeBar": False, "responsive": True}

@@ -1,0 +1,108 @@
+"""Header, tiles, panel titles, tables and messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import json
+import logging
+
+import pandas as pd
+import streamlit as st
+
+from data_access.indicators import INDICATORS
+from data_access.runner import QueryError, QueryTimeout
+
+from . import format as fmt
+from . import theme
+
+
+def header(title: str, scope_label: str, fresh, timezone: str) -> None:
+    """Title, a live clock, "数据截至" and a stale-data warning."""
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    left.html(f'<p class="screen-title">{html.escape(title)}</p>')
+    synced = fmt.stamp(fresh.synced_at, seconds=True)
+    warn = ""
+    if fresh.error:
+        warn = f'<br><span class="stale">⚠ 数据源连接失败，显示的是 {synced} 的数据</span>'
+    elif fresh.stale:
+        warn = f'<br><span class="stale">⚠ 数据同步滞后，最后同步于 {synced}</span>'
+    right.html(
+        f'<div class="screen-meta"><span id="live-clock" data-tz="{html.escape(timezone)}"></span>'
+        f' · 范围 <b>{html.escape(scope_label)}</b> · 数据截至 <b>{synced}</b>{warn}</div>'
+        + _CLOCK_JS % json.dumps(timezone),
+        unsafe_allow_javascript=True,
+    )
+
+
+_CLOCK_JS = """
+<script>
+(function () {
+  const tz = %s;
+  const el = document.getElementById("live-clock");
+  if (!el) return;
+  const f = new Intl.DateTimeFormat("zh-CN", {timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit",
+      weekday: "short", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false});
+  const tick = () => { el.textContent = f.format(new Date()); };
+  tick();
+  if (window.__liveClock) clearInterval(window.__liveClock);
+  window.__liveClock = setInterval(() => {
+    const cur = document.getElementById("live-clock"); if (cur) cur.textContent = f.format(new Date());
+  }, 1000);
+})();
+</script>
+"""
+
+
+def tile(column, key: str, label: str, value: str, help_text: str) -> None:
+    with column.container(key=f"tile-{key}"):
+        st.metric(label, value, help=help_text)
+
+
+def indicator_help(key: str, period_label: str, scope_label: str, as_of: dt.datetime) -> str:
+    ind = INDICATORS[key]
+    text = f"{ind.label}：{ind.numerator}"
+    if ind.denominator:
+        text += f" ÷ {ind.denominator}"
+    return f"{text}。范围：{scope_label}；时间：{period_label}；截至 {fmt.stamp(as_of)}。"
+
+
+def panel_title(title: str, note: str = "") -> None:
+    small = f"<small>{html.escape(note)}</small>" if note else ""
+    st.html(f'<div class="panel-title">{html.escape(title)}{small}</div>')
+
+
+def legend(breaks: list[float], palette, caption: str) -> None:
+    if not breaks:
+        return
+    cells = "".join(f'<span class="sw" style="background: rgb{tuple(c)}"></span>' for c in palette)
+    lo, hi = fmt.per_10k(breaks[0]), fmt.per_10k(breaks[-1])
+    st.html(f'<div class="legend"><span class="lb">{html.escape(caption)}　低 ≤{lo}</span>{cells}'
+            f'<span class="lb">≥{hi} 高</span></div>')
+
+
+def empty_state(message: str, hint: str = "") -> None:
+    st.info(message + (f"\n\n{hint}" if hint else ""), icon="ℹ️")
+
+
+def table(df: pd.DataFrame, height: int, column_config: dict | None = None) -> None:
+    st.dataframe(df, height=height, hide_index=True, width="stretch", column_config=column_config)
+
+
+def guard(render):
+    """Run a page body; an unexpected error becomes a clear message on screen, its details go to the log."""
+
+    @functools.wraps(render)
+    def wrapper(*args, **kwargs):
+        try:
+            return render(*args, **kwargs)
+        except QueryTimeout as exc:
+            st.error(f"查询超时：{exc}。请缩小范围或时间段后重试。")
+        except QueryError as exc:
+            st.error(f"查询失败：{exc}")
+        except Exception as exc:  # noqa: BLE001 - the last line of defence before a traceback
+            logging.getLogger("appeals").exception("page failed")
+            st.error(f"页面出错（{type(exc).__name__}），详细信息已记录在服务器日志中。")
+
+    return wrapper
