@@ -141,13 +141,15 @@ def children(conn, scope: Scope, period: Period, as_of: dt.datetime, level: str)
     )
     counts = [func.coalesce(agg.c[k], 0).label(k) for k in (*ind.COUNT_KEYS, "valid")]
     rates = [agg.c[k] for k in ind.RATE_KEYS]
+    parent = regions.alias("parent")
     stmt = (
         select(
-            regions.c.code, regions.c.name, regions.c.population, *counts, *rates,
+            regions.c.code, regions.c.name, parent.c.name.label("parent_name"), regions.c.population, *counts, *rates,
             ind.per_10k(func.coalesce(agg.c.valid, 0), regions.c.population).label("per_10k"),
         )
         .select_from(
             regions.join(region_paths, region_paths.c.code == regions.c.code)
+            .outerjoin(parent, parent.c.code == regions.c.parent_code)
             .outerjoin(agg, agg.c.code == regions.c.code)
         )
         .where(_regions_in_scope(scope), regions.c.level == level)

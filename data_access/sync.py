@@ -110,7 +110,6 @@ def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None
     now = now or local_now(timezone)
     cur = con.cursor()
     try:
-        _check_source(sor, cur)
         result = SyncResult()
         try:
             with sor.connect() as src:
@@ -118,6 +117,7 @@ def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None
                 if missing:
                     raise SyncError(f"{redact_url(str(sor.url))} has no table {', '.join(sorted(missing))}; "
                                     "create the schema with: python -m data_access init-db")
+                _check_source(sor, cur)  # only once the new source is known to work
                 result.regions_copied = _sync_small(src, cur, "regions")
                 result.departments_copied = _sync_small(src, cur, "departments")
                 if result.regions_copied:
@@ -127,6 +127,9 @@ def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None
             message = f"{redact_url(str(sor.url))}: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
             _set_state(cur, last_attempt_at=now.isoformat(), last_error=message)
             raise SyncError(message) from exc
+        except SyncError as exc:
+            _set_state(cur, last_attempt_at=now.isoformat(), last_error=str(exc))
+            raise
         state = _state(cur)
         version = int(state.get("version", 0)) + (1 if result.changed else 0)
         _set_state(cur, version=version, last_success_at=now.isoformat(), last_attempt_at=now.isoformat(),

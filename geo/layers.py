@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from urllib.parse import quote
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,13 +192,14 @@ def _merc_y(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
 
-def tile_style(tile_url: str) -> dict:
-    """A MapLibre style with one raster tile source: the optional online basemap."""
-    return {
+def tile_style_url(tile_url: str) -> str:
+    """A MapLibre style with one raster tile source, as a data: URL (the optional online basemap)."""
+    style = {
         "version": 8,
         "sources": {"basemap": {"type": "raster", "tiles": [tile_url], "tileSize": 256}},
         "layers": [{"id": "basemap", "type": "raster", "source": "basemap"}],
     }
+    return "data:application/json;charset=utf-8," + quote(json.dumps(style, separators=(",", ":")))
 
 
 class CompactDeck(pdk.Deck):
@@ -212,10 +214,10 @@ class CompactDeck(pdk.Deck):
 
 def make_deck(layers: list[pdk.Layer], view: pdk.ViewState, *, tooltip: dict | None = None,
               tile_url: str = "") -> pdk.Deck:
-    return CompactDeck(
-        layers=layers,
-        initial_view_state=view,
-        map_provider=None if not tile_url else "carto",
-        map_style=tile_style(tile_url) if tile_url else None,
-        tooltip=tooltip or False,
-    )
+    """A deck with no basemap (offline), or the configured raster tiles.
+
+    pydeck's default style value tells Streamlit to draw no basemap at all;
+    ``map_style=None`` would make it fetch CARTO's, a foreign CDN.
+    """
+    options = {"map_provider": "carto", "map_style": tile_style_url(tile_url)} if tile_url else {"map_provider": None}
+    return CompactDeck(layers=layers, initial_view_state=view, tooltip=tooltip or False, **options)

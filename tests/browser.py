@@ -108,3 +108,51 @@ def image_difference(a: bytes, b: bytes) -> float:
     ia = Image.open(BytesIO(a)).convert("L").resize((300, 300))
     ib = Image.open(BytesIO(b)).convert("L").resize((300, 300))
     return ImageStat.Stat(ImageChops.difference(ia, ib)).mean[0]
+
+
+@contextmanager
+def tile_server():
+    """A local XYZ tile server: every tile is a plain green PNG. Yields (url template, list of hits)."""
+    import http.server
+    import threading
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.new("RGB", (256, 256), TILE_GREEN).save(buf, "PNG")
+    png, hits = buf.getvalue(), []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{{z}}/{{x}}/{{y}}.png", hits
+    finally:
+        server.shutdown()
+
+
+TILE_GREEN = (40, 120, 60)
+
+
+def share_of_color(png_bytes: bytes, rgb, tolerance: int = 12) -> float:
+    from io import BytesIO
+
+    from PIL import Image
+
+    img = Image.open(BytesIO(png_bytes)).convert("RGB").resize((200, 200))
+    pixels = list(img.getdata())
+    near = sum(1 for p in pixels if all(abs(a - b) <= tolerance for a, b in zip(p, rgb)))
+    return near / len(pixels)

@@ -147,3 +147,27 @@ def test_empty_database_shows_an_empty_state(monkeypatch, tmp_path, sor):
     at.run()
     assert not at.exception and not at.error
     assert any("暂无数据" in i.value for i in at.info)
+
+
+def test_a_lost_source_keeps_the_last_data_with_a_warning(monkeypatch, tmp_path):
+    env = demo.build(tmp_path, appeals=3000, months=2)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("APPEALS_SYNC_INTERVAL_SECONDS", "0")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception and not at.error
+    received = {m.label: m.value for m in at.metric}["本月受理"]
+
+    from data_access import sync
+
+    def unreachable(*args, **kwargs):
+        raise sync.SyncError("postgresql://db.internal/appeals: OperationalError: connection refused")
+
+    monkeypatch.setattr(sync, "sync", unreachable)  # the database goes away
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    header = " ".join(h.value for h in at.get("html"))
+    assert "数据源连接失败" in header
+    assert {m.label: m.value for m in at.metric}["本月受理"] == received  # the last data, still shown

@@ -42,6 +42,8 @@ def _tile(page, label: str) -> str:
 def test_big_screen_at_1920(server, chrome, artifacts_dir):
     url, _ = server
     page = chrome.new_page(viewport={"width": 1920, "height": 1080})
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url) else None)
     page.goto(f"{url}/?kiosk=1")
     browser.wait_for_app(page)
     page.screenshot(path=str(artifacts_dir / "big_screen_1920x1080.png"))
@@ -62,6 +64,14 @@ def test_big_screen_at_1920(server, chrome, artifacts_dir):
     assert height <= 1080 + 2, height
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     assert not page.locator('[data-testid="stMainMenu"]').is_visible()
+    # offline: nothing is fetched from anywhere but the dashboard (no default basemap, no CDN)
+    assert [u for u in outside if not u.startswith("data:")] == []
+    # hovering a grid shows its name and figures
+    box = deck.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.45)
+    tooltip = page.locator(".deck-tooltip")
+    tooltip.wait_for(state="visible", timeout=10_000)
+    assert "网格" in tooltip.inner_text() and "受理" in tooltip.inner_text() and "每万人" in tooltip.inner_text()
     page.close()
 
 
@@ -124,3 +134,22 @@ def test_new_rows_appear_within_one_refresh_and_the_map_view_is_kept(server, chr
     # the same zoomed view, not the initial one (the data changed by three appeals only)
     assert browser.image_difference(zoomed, after) < 12
     page.close()
+
+
+def test_optional_tile_basemap(tmp_path_factory, chrome, artifacts_dir):
+    folder = tmp_path_factory.mktemp("tiles")
+    env = demo.build(folder, appeals=3000, months=2)
+    with browser.tile_server() as (template, hits):
+        env["APPEALS_TILE_URL"] = template
+        with browser.streamlit_server(env, artifacts_dir / "streamlit-server-tiles.log") as url:
+            page = chrome.new_page(viewport={"width": 1920, "height": 1080})
+            page.goto(f"{url}/?kiosk=1")
+            browser.wait_for_app(page)
+            deck = page.locator('[data-testid="stDeckGlJsonChart"]')
+            page.wait_for_timeout(3000)
+            shot = deck.screenshot()
+            page.screenshot(path=str(artifacts_dir / "big_screen_with_basemap.png"))
+            page.close()
+    assert hits, "no tile was requested"
+    # the green tiles show around the territory
+    assert browser.share_of_color(shot, browser.TILE_GREEN) > 0.1

@@ -31,8 +31,11 @@ def ranking(key, scope: Scope, period: Period, as_of: dt.datetime) -> tuple[str,
     level = "street" if "street" in below else below[0]
     df = cached.children(key, scope, period, as_of, level)
     df = df.sort_values(["per_10k", "received"], ascending=False, na_position="last")
+    # the same street name can occur in two districts: name the district then
+    twice = df["name"].duplicated(keep=False)
+    names = df["name"].where(~twice, df["name"] + "（" + df["parent_name"].fillna("") + "）")
     out = pd.DataFrame({
-        "名称": df["name"],
+        "名称": names,
         "受理": df["received"],
         "每万人": df["per_10k"],
         "办结率": df["completion_rate"] * 100,
