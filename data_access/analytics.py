@@ -90,13 +90,18 @@ sync_state = Table(
 )
 
 
+# DuckDB may use this much memory before it spills to disk (its default is 80 % of RAM)
+MEMORY_LIMIT = "1GB"
+
+
 def open_store(path: Path | str | None) -> duckdb.DuckDBPyConnection:
     """Open (or create) the analytics store. ``None`` gives an in-memory one."""
+    config = {"memory_limit": MEMORY_LIMIT}
     if path is None:
-        con = duckdb.connect(":memory:")
+        con = duckdb.connect(":memory:", config=config)
     else:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path))
+        con = duckdb.connect(str(path), config=config)
     create_tables(con)
     return con
 

@@ -103,7 +103,7 @@ def status(con: duckdb.DuckDBPyConnection) -> SyncStatus:
 # ------------------------------------------------------------------ sync ---
 
 def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None = None,
-         timezone: str = "Asia/Shanghai", lookback_seconds: float = 60.0, batch_rows: int = 100_000,
+         timezone: str = "Asia/Shanghai", lookback_seconds: float = 60.0, batch_rows: int = 50_000,
          progress: Progress | None = None) -> SyncResult:
     """Bring the analytics store up to date with the system of record."""
     started = time.perf_counter()
@@ -227,7 +227,8 @@ def _sync_appeals(src, con, now, lookback_seconds, batch_rows, progress) -> int:
     # 1. new rows after the mark, in mark order
     query = select(*cols).order_by(a.c.updated_at, a.c.appeal_id)
     if high is not None:
-        query = query.where(or_(a.c.updated_at > high, and_(a.c.updated_at == high, a.c.appeal_id > high_id)))
+        # the leading range on updated_at lets every database use the (updated_at, appeal_id) index
+        query = query.where(a.c.updated_at >= high, or_(a.c.updated_at > high, a.c.appeal_id > high_id))
     total = None
     if progress is not None:
         total = src.execute(select(func.count()).select_from(query.subquery())).scalar_one()

@@ -155,12 +155,15 @@ def outline_layer(feats: list[dict], *, color, width_px: float, layer_id: str) -
 
 
 def heat_layer(bins: pd.DataFrame, layer_id: str = "heat") -> pdk.Layer:
+    """Binned counts (cell centres) as a heat map; short keys and rounded centres keep it small."""
+    data = pd.DataFrame({"x": bins["lon"].round(COORD_DECIMALS), "y": bins["lat"].round(COORD_DECIMALS),
+                         "n": bins["count"].astype(int)})
     return pdk.Layer(
         "HeatmapLayer",
-        bins[["lon", "lat", "count"]].to_dict("records"),
+        data.to_dict("records"),
         id=layer_id,
-        get_position=["lon", "lat"],
-        get_weight="count",
+        get_position=["x", "y"],
+        get_weight="n",
         radius_pixels=28,
         intensity=1.2,
         threshold=0.08,
