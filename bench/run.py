@@ -55,9 +55,8 @@ def build(scale: str, folder: Path, appeals: int) -> tuple[str, Path]:
 def big_screen_queries(con, now: dt.datetime) -> int:
     """Every query the big screen runs (as in pages/big_screen.py and ui/), returning the rows fetched."""
     from data_access import queries
-    from data_access.scope import Period, Scope
+    from data_access.scope import Period, Scope, levels_below
     from geo import layers
-    from ui.maps import levels_below
 
     scope, today = Scope.whole(), now.date()
     rows = 0

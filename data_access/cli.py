@@ -163,7 +163,8 @@ def _seed(args, url, settings) -> int:
     from geo.territory import build_territory
 
     count = args.appeals or (3_600_000 if args.scale == "province" else 500_000)
-    end = to_local_naive(args.end, settings.timezone) if args.end else None
+    end = (to_local_naive(args.end, settings.timezone) if args.end
+           else local_now(settings.timezone).replace(second=0, microsecond=0))
     engine = _engine(url)
     if args.if_absent and not _demo_absent(engine, url):
         print(f"demo data: not needed ({redact_url(url)} is configured or already holds appeals)", file=sys.stderr)

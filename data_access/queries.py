@@ -16,7 +16,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from . import indicators as ind
 from .analytics import PATH_COLUMNS, departments, facts, region_paths, regions
 from .runner import run
-from .scope import LEVELS, Period, Scope
+from .scope import Period, Scope
 from .sqlfuncs import day_of, floor_div, seconds_between
 
 
@@ -87,13 +87,6 @@ def level_counts(conn, scope: Scope) -> dict[str, int]:
     )
     df = run(conn, stmt)
     return {str(k): int(v) for k, v in zip(df["level"], df["n"])}
-
-
-def levels_below(conn, scope: Scope) -> list[str]:
-    """The levels that have regions under the scope, coarsest first."""
-    present = level_counts(conn, scope)
-    start = 0 if scope.is_whole else LEVELS.index(scope.level) + 1
-    return [lvl for lvl in LEVELS[start:] if present.get(lvl)]
 
 
 def region_shapes(conn, scope: Scope, level: str) -> pd.DataFrame:

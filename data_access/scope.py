@@ -91,3 +91,9 @@ class Period:
         first = self.start.date().isoformat() if self.start else "…"
         last = (self.end - dt.timedelta(microseconds=1)).date().isoformat() if self.end else "…"
         return first if first == last else f"{first} 至 {last}"
+
+
+def levels_below(counts: dict[str, int], scope: Scope) -> list[str]:
+    """The levels that have regions under the scope, coarsest first (``counts``: regions per level)."""
+    start = 0 if scope.is_whole else LEVELS.index(scope.level) + 1
+    return [lvl for lvl in LEVELS[start:] if counts.get(lvl)]

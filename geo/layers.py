@@ -52,7 +52,7 @@ def _geometries(shapes: pd.DataFrame) -> np.ndarray:
     """Validated shapely geometries from a WKB column; bad rows are refused loudly."""
     if "geometry" not in shapes:
         raise ValueError("shapes need a 'geometry' column of WKB")
-    geoms = shapely.from_wkb(shapes["geometry"].to_numpy(), on_invalid="warn")
+    geoms = shapely.from_wkb(shapes["geometry"].to_numpy(), on_invalid="ignore")
     bad = [code for code, g in zip(shapes.get("code", range(len(geoms))), geoms) if g is None]
     if bad:
         raise ValueError(f"regions without a readable geometry: {', '.join(map(str, bad[:10]))}")

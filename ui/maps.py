@@ -7,7 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from data_access import cached
-from data_access.scope import LEVEL_LABELS, Period, Scope
+from data_access.scope import LEVEL_LABELS, Period, Scope, levels_below
 from geo import layers
 
 from . import format as fmt
@@ -28,13 +28,6 @@ TOOLTIP = {
 def territory_name(key) -> str:
     roots = cached.top_regions(key)
     return str(roots["name"].iloc[0]) if len(roots) == 1 else "全域"
-
-
-def levels_below(counts: dict[str, int], scope: Scope) -> list[str]:
-    from data_access.scope import LEVELS
-
-    start = 0 if scope.is_whole else LEVELS.index(scope.level) + 1
-    return [lvl for lvl in LEVELS[start:] if counts.get(lvl)]
 
 
 def _outline_levels(below: list[str], level: str) -> list[str]:

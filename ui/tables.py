@@ -8,10 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from data_access import cached
-from data_access.scope import LEVEL_LABELS, Period, Scope
+from data_access.scope import LEVEL_LABELS, Period, Scope, levels_below
 
 from . import format as fmt
-from .maps import levels_below
 
 RANKING_COLUMNS = {
     "名称": st.column_config.TextColumn(width="medium"),
