@@ -96,6 +96,9 @@ appeals = Table(
     Column("satisfaction", String(16)),  # satisfied | basic | unsatisfied | NULL (unrated)
     Column("is_repeat", Boolean, nullable=False, default=False),
     Column("is_supervised", Boolean, nullable=False, default=False),
+    # data-quality warnings an importer raised for this row, comma-separated kinds
+    # (e.g. "no_location,missing_deadline"); NULL when clean
+    Column("quality_flags", String(255)),
 )
 # The incremental sync reads by (updated_at, appeal_id).
 Index("ix_appeals_updated_at", appeals.c.updated_at, appeals.c.appeal_id)

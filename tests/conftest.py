@@ -57,6 +57,7 @@ APPEAL_DEFAULTS = {
     "satisfaction": None,
     "is_repeat": False,
     "is_supervised": False,
+    "quality_flags": None,
 }
 
 
