@@ -1,10 +1,12 @@
 """Command line: ``python -m data_access <command>``.
 
 Commands
-  kpis      headline indicators of a scope and period (``--json`` for tools)
-  seed      build the demo city (territory and appeals) in the system of record
-  sync      bring the dashboard's analytics store up to date
-  init-db   create the schema in the system of record
+  kpis            headline indicators of a scope and period (``--json`` for tools)
+  import-regions  load a layer of boundaries (GeoJSON, GeoPackage, Shapefile, CSV with WKT)
+  import-appeals  load a city's appeal export (CSV, Excel, Open311) through a TOML mapping
+  seed            build the demo city (territory and appeals) in the system of record
+  sync            bring the dashboard's analytics store up to date
+  init-db         create the schema in the system of record
 
 Every command takes ``--db URL``; the default is the configured system of
 record (``APPEALS_DB_URL`` or ``.streamlit/secrets.toml``, else the SQLite
@@ -23,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .clock import local_now, to_local_naive
 from .config import load_settings, redact_url
-from .scope import Period
+from .scope import LEVELS, Period
 
 KPI_KEYS = ("received", "closed", "cancelled", "overdue_open", "due_soon_open",
             "completion_rate", "on_time_rate", "satisfaction_rate", "in_grid_rate")
@@ -62,6 +64,24 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--json", action="store_true", help="print one JSON object")
     db_arg(k)
 
+    r = sub.add_parser("import-regions", help="load boundaries at one level")
+    r.add_argument("file", metavar="FILE")
+    r.add_argument("--level", required=True, choices=LEVELS)
+    r.add_argument("--code-field", required=True, metavar="F")
+    r.add_argument("--name-field", required=True, metavar="F")
+    r.add_argument("--parent-field", metavar="F", help="default: the containing region of the level above")
+    r.add_argument("--population-field", metavar="F")
+    r.add_argument("--crs", metavar="CRS", help="wgs84 | gcj02 | bd09 | EPSG:NNNN (default: as the file says)")
+    r.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    db_arg(r)
+
+    m = sub.add_parser("import-appeals", help="load appeals through a mapping file")
+    m.add_argument("file", metavar="FILE")
+    m.add_argument("--mapping", required=True, metavar="MAPPING.toml")
+    m.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    m.add_argument("--out", metavar="DIR", help="where the report and the quarantine file go (default data/imports)")
+    db_arg(m)
+
     s = sub.add_parser("seed", help="build the demo city")
     s.add_argument("--appeals", type=int, help="number of appeals (default 500000; province 3600000)")
     s.add_argument("--months", type=int, default=24, help="months of history up to --end (default 24)")
@@ -88,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     url = args.db or settings.db_url
     try:
-        handler = {"kpis": _kpis, "seed": _seed, "sync": _sync, "init-db": _init_db}[args.command]
+        handler = {"kpis": _kpis, "seed": _seed, "sync": _sync, "init-db": _init_db,
+                   "import-regions": _import_regions, "import-appeals": _import_appeals}[args.command]
         return handler(args, url, settings)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -234,6 +255,57 @@ def _sync(args, url, settings) -> int:
         con.close()
     print(f"synced {path}: {result.appeals_copied:,} appeals, {result.regions_copied:,} regions, "
           f"{result.departments_copied:,} departments copied in {result.seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _import_regions(args, url, settings) -> int:
+    from .importers.regions import RegionImportError, import_regions
+    from .store import create_schema
+
+    engine = _engine(url)
+    create_schema(engine)
+    try:
+        report = import_regions(engine, args.file, level=args.level, code_field=args.code_field,
+                                name_field=args.name_field, parent_field=args.parent_field,
+                                population_field=args.population_field, crs=args.crs, timezone=settings.timezone)
+    except RegionImportError as exc:
+        raise CliError(str(exc)) from None
+    summary = report.as_dict()
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        for key, value in summary.items():
+            print(f"  {key:<24} {value}")
+    return 0
+
+
+def _import_appeals(args, url, settings) -> int:
+    from pathlib import Path
+
+    from .importers.appeals import import_appeals
+    from .importers.mapping import MappingError, load_mapping
+    from .importers.readers import SourceFileError
+
+    try:
+        mapping = load_mapping(args.mapping)
+        report = import_appeals(_engine(url), args.file, mapping, timezone=settings.timezone,
+                                out_dir=Path(args.out) if args.out else None)
+    except (MappingError, SourceFileError) as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        print(f"{args.file} → {redact_url(url)}")
+        for key in ("read", "inserted", "updated", "unchanged", "quarantined"):
+            print(f"  {key:<12} {getattr(report, key):>10,}")
+        for title, counts in (("quarantined because", report.quarantine_reasons), ("warnings", report.warnings)):
+            if counts:
+                print(f"  {title}:")
+                for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+                    print(f"    {kind:<26} {n:>8,}")
+        if report.quarantine_file:
+            print(f"  quarantined rows: {report.quarantine_file}")
+        print(f"  report: {report.report_file}")
     return 0
 
 

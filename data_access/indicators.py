@@ -20,10 +20,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Double, Table, and_, case, cast, func, literal, or_
+from sqlalchemy import Table, and_, case, func, literal, or_
 from sqlalchemy.sql.expression import ColumnElement
 
-from .sqlfuncs import seconds_between
+from .sqlfuncs import as_double, seconds_between
 from .vocab import IN_GRID_LEVELS, IN_STREET_LEVELS, SATISFIED_CODES
 
 # 临期 (yellow): open, not yet due, and the remaining time is at most this
@@ -115,7 +115,7 @@ def _count(cond: ColumnElement) -> ColumnElement:
 
 
 def _ratio(num: ColumnElement, den: ColumnElement) -> ColumnElement:
-    return cast(num, Double) / func.nullif(den, 0)
+    return as_double(num) / func.nullif(den, 0)
 
 
 # ----------------------------------------------------------- measures ---
@@ -167,5 +167,5 @@ def measures(f: Table, as_of: dt.datetime, keys: tuple[str, ...] | None = None) 
 
 def per_10k(valid: ColumnElement, population: ColumnElement) -> ColumnElement:
     """每万人诉求量: (received − cancelled) per 10,000 residents; NULL without a population."""
-    return cast(valid, Double) * 10000.0 / func.nullif(population, 0)
+    return as_double(valid) * 10000.0 / func.nullif(population, 0)
 

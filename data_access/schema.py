@@ -4,7 +4,8 @@ One module, SQLAlchemy Core. The same tables are created on SQLite, PostgreSQL
 and MySQL/MariaDB. All timestamps are naive wall-clock times in the city's
 time zone (``APPEALS_TZ``, default Asia/Shanghai); see docs/architecture.md.
 
-Vocabularies (status, channel, satisfaction, urgency, handling level, event
+Coordinates and areas are DOUBLE everywhere (MySQL's FLOAT is 32-bit: metres
+of error at longitude 120). Vocabularies (status, channel, satisfaction, urgency, handling level, event
 type) are short English codes; the UI translates them (``data_access.vocab``).
 """
 
@@ -15,7 +16,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Float,
+    Double,
     Index,
     Integer,
     LargeBinary,
@@ -31,6 +32,8 @@ metadata = MetaData()
 # MySQL's plain BLOB stops at 64 KB; a district outline can be larger.
 _Geometry = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 _LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# MySQL's plain DATETIME drops fractions of a second (MariaDB cuts, MySQL rounds)
+_Time = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 regions = Table(
     "regions",
@@ -41,12 +44,12 @@ regions = Table(
     Column("level", String(16), nullable=False),
     Column("parent_code", String(32), index=True),
     Column("population", Integer),
-    Column("area_km2", Float),
-    Column("centroid_lon", Float),
-    Column("centroid_lat", Float),
+    Column("area_km2", Double),
+    Column("centroid_lon", Double),
+    Column("centroid_lat", Double),
     # WKB, WGS84 longitude/latitude
     Column("geometry", _Geometry),
-    Column("updated_at", DateTime, nullable=False),
+    Column("updated_at", _Time, nullable=False),
 )
 
 departments = Table(
@@ -57,7 +60,7 @@ departments = Table(
     # the level the department works at: grid | community | street | district | city
     Column("level", String(16), nullable=False),
     Column("region_code", String(32)),
-    Column("updated_at", DateTime, nullable=False),
+    Column("updated_at", _Time, nullable=False),
 )
 
 appeals = Table(
@@ -74,23 +77,23 @@ appeals = Table(
     Column("appellant_phone", String(32)),
     # where
     Column("address", String(255)),
-    Column("lon", Float),
-    Column("lat", Float),
+    Column("lon", Double),
+    Column("lat", Double),
     # the finest loaded region containing the point: a grid when grids exist
     Column("grid_code", String(32), index=True),
     # handling
     Column("department_code", String(32)),
     Column("handling_level", String(16)),  # grid | community | street | district | city
     # times
-    Column("created_at", DateTime, nullable=False, index=True),
-    Column("dispatched_at", DateTime),
-    Column("first_feedback_at", DateTime),
-    Column("deadline_at", DateTime),
-    Column("feedback_deadline_at", DateTime),
+    Column("created_at", _Time, nullable=False, index=True),
+    Column("dispatched_at", _Time),
+    Column("first_feedback_at", _Time),
+    Column("deadline_at", _Time),
+    Column("feedback_deadline_at", _Time),
     # when the appeal was closed or cancelled (status tells which)
-    Column("closed_at", DateTime),
-    Column("rated_at", DateTime),
-    Column("updated_at", DateTime, nullable=False),
+    Column("closed_at", _Time),
+    Column("rated_at", _Time),
+    Column("updated_at", _Time, nullable=False),
     # outcome
     Column("status", String(16), nullable=False),  # open | closed | cancelled
     Column("satisfaction", String(16)),  # satisfied | basic | unsatisfied | NULL (unrated)
@@ -110,7 +113,7 @@ appeal_events = Table(
     Column("appeal_id", String(64), nullable=False, index=True),
     # accept | dispatch | handle | feedback | rate | supervise
     Column("event_type", String(16), nullable=False),
-    Column("event_at", DateTime, nullable=False),
+    Column("event_at", _Time, nullable=False),
     Column("actor", String(100)),
     Column("note", Text),
 )

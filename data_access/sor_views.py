@@ -53,12 +53,18 @@ def _create_view(engine: Engine, name: str, query) -> None:
 
 
 def ensure_views(engine: Engine) -> None:
-    """Create the two views if they are missing (the schema must exist)."""
-    existing = set(inspect(engine).get_view_names())
-    if PATHS_VIEW not in existing:
-        _create_view(engine, PATHS_VIEW, _paths_select())
-    if FACTS_VIEW not in existing:
-        _create_view(engine, FACTS_VIEW, _facts_select())
+    """Create the two views if they are missing or were made for other columns (the schema must exist)."""
+    inspector = inspect(engine)
+    existing = set(inspector.get_view_names())
+    wanted = {PATHS_VIEW: _paths_select(), FACTS_VIEW: _facts_select()}
+    stale = [name for name, query in wanted.items() if name in existing
+             and {c["name"] for c in inspector.get_columns(name)} != {c.name for c in query.selected_columns}]
+    if stale:
+        drop_views(engine)  # the facts view reads the paths view: both go
+        existing = set()
+    for name, query in wanted.items():
+        if name not in existing:
+            _create_view(engine, name, query)
 
 
 def drop_views(engine: Engine) -> None:

@@ -113,7 +113,9 @@ def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None
         result = SyncResult()
         try:
             with sor.connect() as src:
-                missing = {"appeals", "regions", "departments"} - set(inspect(src).get_table_names())
+                inspector = inspect(src)  # a city may serve these as views over its own tables
+                present = set(inspector.get_table_names()) | set(inspector.get_view_names())
+                missing = {"appeals", "regions", "departments"} - present
                 if missing:
                     raise SyncError(f"{redact_url(str(sor.url))} has no table {', '.join(sorted(missing))}; "
                                     "create the schema with: python -m data_access init-db")

@@ -296,3 +296,13 @@ def to_wgs84(obj, src: str):
         values = _apply(np.asarray(obj.values), func)
         return gpd.GeoSeries(values, index=obj.index, name=obj.name, crs="EPSG:4326")
     return _apply(obj, func)
+
+
+def points_to_wgs84(lon, lat, src: str) -> tuple[np.ndarray, np.ndarray]:
+    """Convert arrays of points from ``src`` (as for ``to_wgs84``) to WGS84 longitude/latitude."""
+    func = _point_func(src, "wgs84")
+    x, y = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if func is None:
+        return x, y
+    out_x, out_y = func(x, y)
+    return np.asarray(out_x, dtype=float), np.asarray(out_y, dtype=float)

@@ -41,9 +41,11 @@ def screen() -> None:
 
     key = cached.token(fresh)
     as_of = cached.as_of(fresh)
+    if view.as_of is not None and view.as_of < as_of:  # a past moment, e.g. historical data
+        as_of = view.as_of
     today = as_of.date()
     for problem in view.problems:
-        st.toast(problem, icon="⚠️")
+        st.warning(problem)
     try:
         scope = cached.resolve_scope(key, view.region)
     except UnknownRegion:
@@ -55,7 +57,8 @@ def screen() -> None:
 
     head, pick = st.columns([5, 2], vertical_alignment="center")
     with head:
-        widgets.header(f"{scope_name} · 党群一张网诉求指挥中心", scope_name, fresh, cfg.timezone)
+        widgets.header(f"{scope_name} · 党群一张网诉求指挥中心", scope_name, fresh, cfg.timezone,
+                       as_of=as_of if view.as_of is not None else None)
     chosen = pick.segmented_control("时间范围", list(params.PERIOD_LABELS), default=view.period,
                                     format_func=params.PERIOD_LABELS.get, key="period_pick",
                                     label_visibility="collapsed")
@@ -101,11 +104,15 @@ def screen() -> None:
     with centre:
         maps.render(key, scope, period, period_label, as_of, height=862, tile_url=cfg.tile_url)
     with right:
-        level, ranking = tables.ranking(key, scope, period, as_of)
-        widgets.panel_title(f"{level}排名", f"{period_label} · 按每万人诉求量")
-        widgets.table(ranking, height=420, column_config=tables.RANKING_COLUMNS)
+        level, order, ranking = tables.ranking(key, scope, period, as_of)
+        widgets.panel_title(f"{level}排名", f"{period_label} · {order}")
+        widgets.table(tables.shown(ranking), height=420, column_config=tables.RANKING_COLUMNS)
         widgets.panel_title("最新超期工单", "在办 · 不含个人信息")
-        widgets.table(tables.overdue_rows(cached.newest_overdue(key, scope, as_of, 20)), height=420)
+        overdue = cached.newest_overdue(key, scope, as_of, 20)
+        if overdue.empty:
+            widgets.empty_state("目前没有超期在办的工单。")
+        else:
+            widgets.table(tables.overdue_rows(overdue), height=420)
 
 
 screen()

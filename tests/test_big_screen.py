@@ -171,3 +171,21 @@ def test_a_lost_source_keeps_the_last_data_with_a_warning(monkeypatch, tmp_path)
     header = " ".join(h.value for h in at.get("html"))
     assert "数据源连接失败" in header
     assert {m.label: m.value for m in at.metric}["本月受理"] == received  # the last data, still shown
+
+
+def test_the_screen_as_of_a_past_moment_matches_kpis(app, demo_env):
+    past = _as_of_shown(app()) - dt.timedelta(days=20, hours=3)
+    at = app(as_of=past.isoformat())
+    assert not at.exception and not at.error
+    assert "回看时点" in " ".join(h.value for h in at.get("html"))
+    tiles = {m.label: m.value for m in at.metric}
+    expected = _expected(demo_env, past)
+    for label, (period, key) in TILE_KEYS.items():
+        value = expected[period][key]
+        assert tiles[label] == (fmt.rate(value) if key.endswith("_rate") else fmt.count(value)), label
+
+
+def test_an_unreadable_as_of_is_named(app):
+    at = app(as_of="last tuesday")
+    assert not at.exception
+    assert any("last tuesday" in w.value for w in at.warning)

@@ -150,3 +150,32 @@ def test_counts_agree_with_the_source(any_sor):
     copied = run(con, select(analytics.facts.c.district_code, func.count().label("n"))
                  .group_by(analytics.facts.c.district_code).order_by(analytics.facts.c.district_code))
     assert list(copied["n"]) == [120, 80]
+
+
+def test_a_city_database_that_serves_views(tmp_path):
+    """docs/existing-database.md: appeals, regions and departments may be views over a city's own tables."""
+    from sqlalchemy import MetaData, Table
+    from sqlalchemy.schema import DDL
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'city.db'}")
+    own = MetaData()
+    for table in (schema.regions, schema.departments, schema.appeals):
+        table.to_metadata(own, name=f"city_{table.name}")
+    own.create_all(engine)
+    with engine.begin() as conn:
+        for name in ("regions", "departments", "appeals"):
+            conn.execute(DDL(f"CREATE VIEW {name} AS SELECT * FROM city_{name}"))
+    regions_table = Table("city_regions", own)
+    appeals_table = Table("city_appeals", own)
+    from data_access.store import bulk_insert
+    from tests.conftest import APPEAL_DEFAULTS, TINY_REGIONS
+
+    bulk_insert(engine, regions_table, ["code", "name", "level", "parent_code", "population", "updated_at"],
+                [(*r, T0) for r in TINY_REGIONS])
+    columns = list(schema.APPEAL_COLUMNS)
+    rows = [{**APPEAL_DEFAULTS, "appeal_id": f"V{i}", "created_at": T0, "updated_at": T0} for i in range(5)]
+    bulk_insert(engine, appeals_table, columns, [tuple(r[c] for c in columns) for r in rows])
+    con = analytics.open_store(None)
+    result = sync.sync(engine, con, now=T0 + dt.timedelta(minutes=5))
+    assert result.appeals_copied == 5 and result.regions_copied == 9
+    assert set(_facts(con)["district_code"]) == {"101"}

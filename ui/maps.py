@@ -35,9 +35,16 @@ def _outline_levels(below: list[str], level: str) -> list[str]:
     return coarser[-2:]
 
 
-def _with_values(feats: list[dict], values) -> list[dict]:
+def colour_measure(values) -> tuple[str, str]:
+    """What the map colours by: 每万人诉求量, or 受理量 where the regions have no population."""
+    if values["per_10k"].notna().any():
+        return "per_10k", "每万人诉求量"
+    return "received", "受理量"
+
+
+def _with_values(feats: list[dict], values, measure: str) -> list[dict]:
     """Copies of the features with this period's figures and colours as properties."""
-    colors, _ = layers.quantile_colors(values["per_10k"])
+    colors, _ = layers.quantile_colors(values[measure])
     by_code = {}
     for (_, row), color in zip(values.iterrows(), colors):
         by_code[row["code"]] = {
@@ -57,18 +64,19 @@ def _with_values(feats: list[dict], values) -> list[dict]:
 
 
 def build_deck(key, scope: Scope, period: Period, as_of: dt.datetime, *, tile_url: str = ""):
-    """The deck for the scope, its choropleth level and the legend breaks (None when no shapes)."""
+    """The deck for the scope, its choropleth level, the legend breaks and the measure's label."""
     counts = cached.level_counts(key, scope)
     below = levels_below(counts, scope)
     level = layers.map_level(counts, below)
     if level is None:
-        return None, None, []
+        return None, None, [], ""
     feats, bounds = cached.shapes(key, scope, level)
     if bounds is None:
-        return None, level, []
+        return None, level, [], ""
     values = cached.children(key, scope, period, as_of, level)
-    _, breaks = layers.quantile_colors(values["per_10k"])
-    deck_layers = [layers.choropleth_layer(_with_values(feats, values))]
+    measure, measure_label = colour_measure(values)
+    _, breaks = layers.quantile_colors(values[measure])
+    deck_layers = [layers.choropleth_layer(_with_values(feats, values, measure))]
     recent = Period.preset("7d", as_of.date())
     bins = cached.heat_bins(key, scope, recent, as_of, layers.heat_cell_deg(bounds))
     if not bins.empty:
@@ -79,15 +87,15 @@ def build_deck(key, scope: Scope, period: Period, as_of: dt.datetime, *, tile_ur
         color, width = OUTLINE_STYLE[min(rank, 1)]
         deck_layers.append(layers.outline_layer(outline, color=color, width_px=width, layer_id=f"outline-{lvl}"))
     deck = layers.make_deck(deck_layers, layers.fit_view(bounds, 1000, 880), tooltip=TOOLTIP, tile_url=tile_url)
-    return deck, level, breaks
+    return deck, level, breaks, measure_label
 
 
 def render(key, scope: Scope, period: Period, period_label: str, as_of: dt.datetime, *, height: int,
            tile_url: str = "") -> None:
-    deck, level, breaks = build_deck(key, scope, period, as_of, tile_url=tile_url)
+    deck, level, breaks, measure_label = build_deck(key, scope, period, as_of, tile_url=tile_url)
     if deck is None:
         widgets.empty_state("该范围没有可显示的区域边界。", "导入边界：python -m data_access import-regions …")
         return
-    widgets.panel_title(f"{LEVEL_LABELS[level]}诉求分布", f"{period_label}每万人诉求量 · 热力为近7天")
+    widgets.panel_title(f"{LEVEL_LABELS[level]}诉求分布", f"{period_label}{measure_label} · 热力为近7天")
     st.pydeck_chart(deck, height=height, key="bigmap")
-    widgets.legend(breaks, layers.PALETTE, "每万人诉求量")
+    widgets.legend(breaks, layers.PALETTE, measure_label)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import streamlit as st
@@ -26,6 +27,7 @@ class ViewParams:
     kiosk: bool
     period: str
     region: str | None
+    as_of: dt.datetime | None  # a past moment to show the screen as of (review meetings, historical data)
     problems: tuple[str, ...]  # parameters that were ignored, for a visible note
 
 
@@ -41,7 +43,13 @@ def read() -> ViewParams:
         problems.append(f"区域代码 “{region[:40]}” 无效，已显示全域")
         region = None
     kiosk = qp.get("kiosk", "") not in ("", "0", "false")
-    return ViewParams(kiosk=kiosk, period=period, region=region, problems=tuple(problems))
+    as_of = None
+    if qp.get("as_of"):
+        try:
+            as_of = dt.datetime.fromisoformat(qp["as_of"][:32]).replace(tzinfo=None, microsecond=0)
+        except ValueError:
+            problems.append(f"时间点 “{qp['as_of'][:40]}” 无法识别（格式如 2017-12-31T23:59），已显示最新数据")
+    return ViewParams(kiosk=kiosk, period=period, region=region, as_of=as_of, problems=tuple(problems))
 
 
 def set_period(period: str) -> None:

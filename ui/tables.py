@@ -12,24 +12,24 @@ from data_access.scope import LEVEL_LABELS, Period, Scope, levels_below
 
 from . import format as fmt
 
+# how each figure is written; a missing one shows as "—" (the order is the ranking's, not a sort)
+RANKING_FORMATS = {"受理": fmt.count, "每万人": fmt.per_10k, "办结率": fmt.rate, "满意率": fmt.rate, "超期": fmt.count}
 RANKING_COLUMNS = {
     "名称": st.column_config.TextColumn(width="medium"),
-    "受理": st.column_config.NumberColumn(format="localized"),
-    "每万人": st.column_config.NumberColumn(format="%.1f"),
-    "办结率": st.column_config.NumberColumn(format="%.1f%%"),
-    "满意率": st.column_config.NumberColumn(format="%.1f%%"),
-    "超期": st.column_config.NumberColumn(format="localized"),
+    **{k: st.column_config.TextColumn(alignment="right") for k in RANKING_FORMATS},
 }
 
 
-def ranking(key, scope: Scope, period: Period, as_of: dt.datetime) -> tuple[str, pd.DataFrame]:
-    """Streets (or the first level below the scope) ranked by 每万人诉求量, highest first."""
+def ranking(key, scope: Scope, period: Period, as_of: dt.datetime) -> tuple[str, str, pd.DataFrame]:
+    """Streets (or the first level below the scope) ranked by 每万人诉求量 (受理量 without populations)."""
     below = levels_below(cached.level_counts(key, scope), scope)
     if not below:
-        return "区域", pd.DataFrame(columns=list(RANKING_COLUMNS))
+        return "区域", "", pd.DataFrame(columns=["名称", *RANKING_FORMATS])
     level = "street" if "street" in below else below[0]
     df = cached.children(key, scope, period, as_of, level)
-    df = df.sort_values(["per_10k", "received"], ascending=False, na_position="last")
+    by_population = df["per_10k"].notna().any()
+    order = ["per_10k", "received"] if by_population else ["received"]
+    df = df.sort_values(order, ascending=False, na_position="last")
     # the same street name can occur in two districts: name the district then
     twice = df["name"].duplicated(keep=False)
     names = df["name"].where(~twice, df["name"] + "（" + df["parent_name"].fillna("") + "）")
@@ -37,11 +37,20 @@ def ranking(key, scope: Scope, period: Period, as_of: dt.datetime) -> tuple[str,
         "名称": names,
         "受理": df["received"],
         "每万人": df["per_10k"],
-        "办结率": df["completion_rate"] * 100,
-        "满意率": df["satisfaction_rate"] * 100,
+        "办结率": df["completion_rate"],
+        "满意率": df["satisfaction_rate"],
         "超期": df["overdue_open"],
     })
-    return LEVEL_LABELS[level], out.reset_index(drop=True)
+    return LEVEL_LABELS[level], "按每万人诉求量" if by_population else "按受理量", out.reset_index(drop=True)
+
+
+def shown(df: pd.DataFrame) -> pd.DataFrame:
+    """The ranking as written on screen; a column with no figure at all is left out."""
+    out = pd.DataFrame({"名称": df["名称"]})
+    for column, write in RANKING_FORMATS.items():
+        if column in df and df[column].notna().any():
+            out[column] = [write(v) for v in df[column]]
+    return out
 
 
 def overdue_rows(df: pd.DataFrame) -> pd.DataFrame:

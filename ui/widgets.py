@@ -18,11 +18,13 @@ from . import format as fmt
 from . import theme
 
 
-def header(title: str, scope_label: str, fresh, timezone: str) -> None:
-    """Title, a live clock, "数据截至" and a stale-data warning."""
+def header(title: str, scope_label: str, fresh, timezone: str, as_of: dt.datetime | None = None) -> None:
+    """Title, a live clock, "数据截至" (or the past moment shown) and a stale-data warning."""
     left, right = st.columns([3, 2], vertical_alignment="center")
     left.html(f'<p class="screen-title">{html.escape(title)}</p>')
     synced = fmt.stamp(fresh.synced_at, seconds=True)
+    shown = (f'回看时点 <b>{fmt.stamp(as_of, seconds=True)}</b>' if as_of is not None
+             else f'数据截至 <b>{synced}</b>')
     warn = ""
     if fresh.error:
         warn = f'<br><span class="stale">⚠ 数据源连接失败，显示的是 {synced} 的数据</span>'
@@ -30,7 +32,7 @@ def header(title: str, scope_label: str, fresh, timezone: str) -> None:
         warn = f'<br><span class="stale">⚠ 数据同步滞后，最后同步于 {synced}</span>'
     right.html(
         f'<div class="screen-meta"><span id="live-clock" data-tz="{html.escape(timezone)}"></span>'
-        f' · 范围 <b>{html.escape(scope_label)}</b> · 数据截至 <b>{synced}</b>{warn}</div>'
+        f' · 范围 <b>{html.escape(scope_label)}</b> · {shown}{warn}</div>'
         + _CLOCK_JS % json.dumps(timezone),
         unsafe_allow_javascript=True,
     )
