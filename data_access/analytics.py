@@ -33,7 +33,7 @@ from .scope import LEVELS
 metadata = MetaData()
 
 # Bump when a table below changes: an older store is then emptied and copied again.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 PATH_COLUMNS = {level: f"{level}_code" for level in LEVELS}
 
@@ -73,6 +73,7 @@ facts = Table(
 
 regions = Table("regions", metadata, *_copy_of(schema.regions))
 departments = Table("departments", metadata, *_copy_of(schema.departments))
+grid_workers = Table("grid_workers", metadata, *_copy_of(schema.grid_workers))
 
 # the ancestors of every region, itself included, one column per level
 region_paths = Table(

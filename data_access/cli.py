@@ -228,7 +228,7 @@ def _clear_demo(engine) -> None:
     from . import schema
 
     with engine.begin() as conn:
-        for table in (schema.appeal_events, schema.appeals, schema.departments, schema.regions):
+        for table in (schema.appeal_events, schema.appeals, schema.grid_workers, schema.departments, schema.regions):
             conn.execute(table.delete())
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Table, and_, case, func, literal, or_
+from sqlalchemy import Table, and_, case, func, literal, or_, true
 from sqlalchemy.sql.expression import ColumnElement
 
 from .sqlfuncs import as_double, seconds_between
@@ -118,6 +118,87 @@ def _ratio(num: ColumnElement, den: ColumnElement) -> ColumnElement:
     return as_double(num) / func.nullif(den, 0)
 
 
+# --------------------------------------------------------------- sets ---
+# Every count on screen is the size of one of these sets of appeals (within
+# the scope and the cohort), and every rate is |numerator| / |denominator| of
+# two of them. The case list behind a figure filters by the same condition,
+# so its length is the figure.
+
+SETS: dict[str, str] = {
+    "received": "受理",
+    "valid": "有效受理（不含撤销）",
+    "closed": "已办结",
+    "cancelled": "已撤销",
+    "open": "在办",
+    "overdue_open": "超期在办",
+    "due_soon_open": "临期在办",
+    "on_time": "按时办结",
+    "due": "应办结（已办结且有时限，或已超期）",
+    "feedback_on_time": "按时反馈",
+    "feedback_due": "应反馈",
+    "rated": "已评价",
+    "satisfied": "满意或基本满意",
+    "level_known": "已办结且办理层级明确",
+    "in_grid": "在网格或社区办结",
+    "in_street": "在街道及以下办结",
+    "repeat": "重复诉求",
+}
+
+RATES: dict[str, tuple[str, str]] = {  # rate -> (numerator set, denominator set)
+    "completion_rate": ("closed", "valid"),
+    "on_time_rate": ("on_time", "due"),
+    "feedback_on_time_rate": ("feedback_on_time", "feedback_due"),
+    "satisfaction_rate": ("satisfied", "rated"),
+    "callback_rate": ("rated", "closed"),
+    "in_grid_rate": ("in_grid", "level_known"),
+    "in_street_rate": ("in_street", "level_known"),
+    "repeat_rate": ("repeat", "valid"),
+}
+
+
+def conditions(f: Table, as_of: dt.datetime) -> dict[str, ColumnElement]:
+    """The condition of every set in ``SETS``, judged at ``as_of``, for rows of the cohort."""
+    t = literal(as_of)
+    closed = closed_at_t(f, t)
+    cancelled = cancelled_at_t(f, t)
+    overdue = overdue_at_t(f, t)
+    feedback_given = and_(f.c.first_feedback_at.is_not(None), f.c.first_feedback_at <= t)
+    rated = and_(closed, f.c.satisfaction.is_not(None), or_(f.c.rated_at.is_(None), f.c.rated_at <= t))
+    level_known = and_(closed, f.c.handling_level.is_not(None))
+    return {
+        "received": true(),
+        "valid": ~cancelled,
+        "closed": closed,
+        "cancelled": cancelled,
+        "open": open_at_t(f, t),
+        "overdue_open": overdue,
+        "due_soon_open": due_soon_at_t(f, t),
+        "on_time": and_(closed, f.c.closed_at <= f.c.deadline_at),
+        "due": or_(and_(closed, f.c.closed_at.is_not(None), f.c.deadline_at.is_not(None)), overdue),
+        "feedback_on_time": and_(~cancelled, feedback_given, f.c.first_feedback_at <= f.c.feedback_deadline_at),
+        "feedback_due": and_(f.c.feedback_deadline_at.is_not(None), ~cancelled,
+                             or_(feedback_given, f.c.feedback_deadline_at < t)),
+        "rated": rated,
+        "satisfied": and_(rated, f.c.satisfaction.in_(SATISFIED_CODES)),
+        "level_known": level_known,
+        "in_grid": and_(level_known, f.c.handling_level.in_(IN_GRID_LEVELS)),
+        "in_street": and_(level_known, f.c.handling_level.in_(IN_STREET_LEVELS)),
+        "repeat": and_(~cancelled, f.c.is_repeat == True),  # noqa: E712
+    }
+
+
+def figure_set(key: str) -> tuple[str, str | None]:
+    """The set a figure counts, and for a rate its numerator set: ``(set, numerator or None)``."""
+    if key in RATES:
+        numerator, denominator = RATES[key]
+        return denominator, numerator
+    if key == "per_10k":
+        return "valid", None
+    if key in SETS:
+        return key, None
+    raise KeyError(f"unknown figure {key!r}")
+
+
 # ----------------------------------------------------------- measures ---
 
 def measures(f: Table, as_of: dt.datetime, keys: tuple[str, ...] | None = None) -> list[ColumnElement]:
@@ -125,42 +206,11 @@ def measures(f: Table, as_of: dt.datetime, keys: tuple[str, ...] | None = None) 
 
     Use them in a SELECT over ``f`` whose WHERE holds the scope and the cohort.
     """
-    t = literal(as_of)
-    closed = closed_at_t(f, t)
-    cancelled = cancelled_at_t(f, t)
-    received = func.count()
-    n_closed = _count(closed)
-    n_cancelled = _count(cancelled)
-    n_valid = received - n_cancelled
-    n_overdue = _count(overdue_at_t(f, t))
-    closed_judged = _count(and_(closed, f.c.closed_at.is_not(None), f.c.deadline_at.is_not(None)))
-    closed_on_time = _count(and_(closed, f.c.closed_at <= f.c.deadline_at))
-    feedback_given = and_(f.c.first_feedback_at.is_not(None), f.c.first_feedback_at <= t)
-    feedback_due = _count(and_(
-        f.c.feedback_deadline_at.is_not(None), ~cancelled,
-        or_(feedback_given, f.c.feedback_deadline_at < t),
-    ))
-    feedback_on_time = _count(and_(~cancelled, feedback_given, f.c.first_feedback_at <= f.c.feedback_deadline_at))
-    rated = and_(closed, f.c.satisfaction.is_not(None), or_(f.c.rated_at.is_(None), f.c.rated_at <= t))
-    level_known = and_(closed, f.c.handling_level.is_not(None))
-    columns = {
-        "received": received,
-        "closed": n_closed,
-        "cancelled": n_cancelled,
-        "overdue_open": n_overdue,
-        "due_soon_open": _count(due_soon_at_t(f, t)),
-        "valid": n_valid,
-        "completion_rate": _ratio(n_closed, n_valid),
-        "on_time_rate": _ratio(closed_on_time, closed_judged + n_overdue),
-        "feedback_on_time_rate": _ratio(feedback_on_time, feedback_due),
-        "satisfaction_rate": _ratio(_count(and_(rated, f.c.satisfaction.in_(SATISFIED_CODES))), _count(rated)),
-        "callback_rate": _ratio(_count(rated), n_closed),
-        "in_grid_rate": _ratio(_count(and_(level_known, f.c.handling_level.in_(IN_GRID_LEVELS))),
-                               _count(level_known)),
-        "in_street_rate": _ratio(_count(and_(level_known, f.c.handling_level.in_(IN_STREET_LEVELS))),
-                                 _count(level_known)),
-        "repeat_rate": _ratio(_count(and_(~cancelled, f.c.is_repeat == True)), n_valid),  # noqa: E712
-    }
+    cond = conditions(f, as_of)
+    size = {name: func.count() if name == "received" else _count(c) for name, c in cond.items()}
+    columns = {name: size[name] for name in (*COUNT_KEYS, "valid")}
+    for rate, (numerator, denominator) in RATES.items():
+        columns[rate] = _ratio(size[numerator], size[denominator])
     wanted = keys if keys is not None else (*COUNT_KEYS, "valid", *RATE_KEYS)
     return [columns[k].label(k) for k in wanted]
 

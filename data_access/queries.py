@@ -14,7 +14,7 @@ from sqlalchemy import and_, func, literal, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
 from . import indicators as ind
-from .analytics import PATH_COLUMNS, departments, facts, region_paths, regions
+from .analytics import PATH_COLUMNS, departments, facts, grid_workers, region_paths, regions
 from .runner import run
 from .scope import Period, Scope
 from .sqlfuncs import day_of, floor_div, seconds_between
@@ -259,3 +259,9 @@ def data_range(conn, scope: Scope) -> tuple[dt.datetime | None, dt.datetime | No
     return (None if pd.isna(first) else pd.Timestamp(first).to_pydatetime(),
             None if pd.isna(last) else pd.Timestamp(last).to_pydatetime())
 
+
+
+def grid_worker(conn, grid_code: str) -> pd.DataFrame:
+    """The grid worker(s) of a grid: code, name, phone."""
+    w = grid_workers
+    return run(conn, select(w.c.code, w.c.name, w.c.phone).where(w.c.grid_code == grid_code).order_by(w.c.code))

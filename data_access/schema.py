@@ -63,6 +63,17 @@ departments = Table(
     Column("updated_at", _Time, nullable=False),
 )
 
+# the full-time grid worker (网格员) of each grid, who patrols it and reports from a handheld app
+grid_workers = Table(
+    "grid_workers",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("phone", String(32)),
+    Column("grid_code", String(32), nullable=False, index=True),
+    Column("updated_at", _Time, nullable=False),
+)
+
 appeals = Table(
     "appeals",
     metadata,

@@ -122,6 +122,8 @@ def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None
                 _check_source(sor, cur)  # only once the new source is known to work
                 result.regions_copied = _sync_small(src, cur, "regions")
                 result.departments_copied = _sync_small(src, cur, "departments")
+                if "grid_workers" in present:  # a city database may not have one
+                    result.departments_copied += _sync_small(src, cur, "grid_workers")
                 if result.regions_copied:
                     _rebuild_paths(cur)
                 result.appeals_copied = _sync_appeals(src, cur, now, lookback_seconds, batch_rows, progress)

@@ -52,14 +52,15 @@ def screen() -> None:
         st.warning(f"区域代码 {view.region} 不存在，已显示全域。")
         scope = Scope.whole()
     scope_name = cached.region(key, scope.code)["name"] if scope.code else maps.territory_name(key)
-    period = Period.preset(view.period, today)
-    period_label = params.PERIOD_LABELS[view.period]
+    period = view.resolve_period(today)
+    period_label = view.period_label()
 
     head, pick = st.columns([5, 2], vertical_alignment="center")
     with head:
         widgets.header(f"{scope_name} · 党群一张网诉求指挥中心", scope_name, fresh, cfg.timezone,
                        as_of=as_of if view.as_of is not None else None)
-    chosen = pick.segmented_control("时间范围", list(params.PERIOD_LABELS), default=view.period,
+    chosen = pick.segmented_control("时间范围", list(params.PERIOD_LABELS),
+                                    default=view.period if view.period in params.PERIOD_LABELS else None,
                                     format_func=params.PERIOD_LABELS.get, key="period_pick",
                                     label_visibility="collapsed")
     if chosen and chosen != view.period:

@@ -1,13 +1,25 @@
-"""Shareable view state in the URL (``st.query_params``), so that a link reproduces a view."""
+"""Shareable view state in the URL (``st.query_params``), so that a link reproduces a view.
+
+Every page reads the same parameters:
+
+* ``region``: a region code (default: the whole territory);
+* ``period``: a preset (today, 7d, 30d, month, year, all) or ``custom`` with
+  ``from`` and ``to`` (dates, both included);
+* ``as_of``: a past moment to judge the figures at (default: the data's time);
+* ``kiosk``: hide menus (big screens).
+
+``link(page, **params)`` builds the URL of another view.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import streamlit as st
 
-from data_access.scope import PERIOD_PRESETS
+from data_access.scope import PERIOD_PRESETS, Period
 
 PERIOD_LABELS = {
     "today": "今日",
@@ -20,22 +32,66 @@ PERIOD_LABELS = {
 assert set(PERIOD_LABELS) == set(PERIOD_PRESETS)
 
 DEFAULT_PERIOD = "30d"
+CUSTOM = "custom"
+
+# the URL path of each page (see app.py)
+PAGES = {"big_screen": "", "region": "region", "cases": "cases", "case": "case"}
 
 
 @dataclass(frozen=True)
 class ViewParams:
     kiosk: bool
-    period: str
+    period: str  # a preset key, or "custom"
+    date_from: dt.date | None  # with period "custom"
+    date_to: dt.date | None
     region: str | None
-    as_of: dt.datetime | None  # a past moment to show the screen as of (review meetings, historical data)
-    problems: tuple[str, ...]  # parameters that were ignored, for a visible note
+    as_of: dt.datetime | None  # a past moment to show the view as of (review meetings, historical data)
+    problems: tuple[str, ...]  # parameters that were ignored, each a sentence for the screen
+
+    def resolve_period(self, today: dt.date) -> Period:
+        if self.period == CUSTOM:
+            return Period.days(self.date_from, self.date_to)
+        return Period.preset(self.period, today)
+
+    def period_label(self) -> str:
+        if self.period == CUSTOM:
+            return f"{self.date_from:%Y-%m-%d} 至 {self.date_to:%Y-%m-%d}"
+        return PERIOD_LABELS[self.period]
+
+    def carried(self) -> dict[str, str]:
+        """The parameters a link to another view keeps: period, as-of, kiosk."""
+        out = {"period": self.period}
+        if self.period == CUSTOM:
+            out.update({"from": self.date_from.isoformat(), "to": self.date_to.isoformat()})
+        if self.as_of is not None:
+            out["as_of"] = self.as_of.isoformat()
+        if self.kiosk:
+            out["kiosk"] = "1"
+        return out
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
 
 
 def read() -> ViewParams:
     qp = st.query_params
     problems = []
     period = qp.get("period", DEFAULT_PERIOD)
-    if period not in PERIOD_LABELS:
+    date_from = date_to = None
+    if period == CUSTOM:
+        date_from, date_to = _date(qp.get("from")), _date(qp.get("to"))
+        if date_from is None or date_to is None:
+            problems.append(f"自定义时间段需要有效的起止日期（from={qp.get('from', '')[:20]}，"
+                            f"to={qp.get('to', '')[:20]}，格式如 2026-01-31），已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
+            period = DEFAULT_PERIOD
+        elif date_to < date_from:
+            problems.append(f"时间段的结束日期 {date_to} 早于开始日期 {date_from}，已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
+            period, date_from, date_to = DEFAULT_PERIOD, None, None
+    elif period not in PERIOD_LABELS:
         problems.append(f"未知的时间范围 “{period[:40]}”，已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
         period = DEFAULT_PERIOD
     region = qp.get("region") or None
@@ -49,8 +105,19 @@ def read() -> ViewParams:
             as_of = dt.datetime.fromisoformat(qp["as_of"][:32]).replace(tzinfo=None, microsecond=0)
         except ValueError:
             problems.append(f"时间点 “{qp['as_of'][:40]}” 无法识别（格式如 2017-12-31T23:59），已显示最新数据")
-    return ViewParams(kiosk=kiosk, period=period, region=region, as_of=as_of, problems=tuple(problems))
+    return ViewParams(kiosk=kiosk, period=period, date_from=date_from, date_to=date_to, region=region,
+                      as_of=as_of, problems=tuple(problems))
 
 
 def set_period(period: str) -> None:
     st.query_params["period"] = period
+    for key in ("from", "to"):
+        if key in st.query_params and period != CUSTOM:
+            del st.query_params[key]
+
+
+def link(page: str, **params) -> str:
+    """The URL of a page with parameters (None values are left out)."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    path = "/" + PAGES[page]
+    return f"{path}?{query}" if query else path

@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from .. import clock
-from ..schema import appeal_events, appeals as appeals_table, departments, regions
+from ..schema import appeal_events, appeals as appeals_table, departments, grid_workers, regions
 from ..store import bulk_insert, create_schema, row_count
 from . import catalogue as cat
 from . import texts
@@ -25,7 +25,7 @@ from .appeals import generate_chunk
 from .events import SATISFACTION_CODES, build_events
 from .hotspots import PlantedHotspot
 from .outcomes import add_outcomes
-from .people import COMPANY_KINDS, COMPANY_WORDS, SHOP_NAMES, name_strings, phone_strings
+from .people import COMPANY_KINDS, COMPANY_WORDS, SHOP_NAMES, draw_people, name_strings, phone_strings
 from .places import REGION_COLUMNS, Places, substream
 from .plan import make_plan
 
@@ -84,7 +84,8 @@ def seed_demo(engine: Engine, *, territory, appeals: int = 500_000, months: int 
     else:
         end = clock.to_local_naive(end, _timezone())
     create_schema(engine)
-    filled = [t.name for t in (appeals_table, appeal_events, regions, departments) if row_count(engine, t)]
+    filled = [t.name for t in (appeals_table, appeal_events, regions, departments, grid_workers)
+              if row_count(engine, t)]
     if filled:
         raise ValueError(f"seed_demo needs an empty database, but {', '.join(filled)} already has rows; "
                          "seed into a new database or empty these tables first")
@@ -101,6 +102,11 @@ def seed_demo(engine: Engine, *, territory, appeals: int = 500_000, months: int 
     dept_rows = [r + (now,) for r in places.department_rows()]
     n_depts = bulk_insert(engine, departments, DEPARTMENT_COLUMNS, dept_rows)
     report("departments", n_depts, len(dept_rows))
+    worker_rng = substream(seed, "grid-workers")
+    phones = phone_strings(draw_people(worker_rng, places.n_grids))
+    bulk_insert(engine, grid_workers, ("code", "name", "phone", "grid_code", "updated_at"),
+                ((f"W{code}", name, phone, code, now)
+                 for code, name, phone in zip(places.grid_codes.tolist(), places.grid_workers, phones)))
 
     rng = substream(seed, "appeals")
     tail = None
