@@ -110,6 +110,16 @@ def due_soon_at_t(f: Table, t) -> ColumnElement:
     )
 
 
+def closed_within(f: Table, start: dt.datetime | None, end: dt.datetime | None, as_of: dt.datetime) -> ColumnElement:
+    """Appeals closed in ``[start, end)`` and by ``as_of``, whenever received (the trend's 办结 line)."""
+    parts = [f.c.status == "closed", f.c.closed_at <= as_of]
+    if start is not None:
+        parts.append(f.c.closed_at >= start)
+    if end is not None:
+        parts.append(f.c.closed_at < end)
+    return and_(*parts)
+
+
 def _count(cond: ColumnElement) -> ColumnElement:
     return func.count(case((cond, 1)))
 

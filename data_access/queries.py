@@ -165,13 +165,7 @@ def daily_trend(conn, scope: Scope, period: Period, as_of: dt.datetime) -> pd.Da
     )
     closed = (
         select(day_of(facts.c.closed_at).label("day"), literal(0).label("received"), func.count().label("closed"))
-        .where(
-            _in_scope(scope),
-            facts.c.status == "closed",
-            facts.c.closed_at >= period.start,
-            facts.c.closed_at < period.end,
-            facts.c.closed_at <= as_of,
-        )
+        .where(_in_scope(scope), ind.closed_within(facts, period.start, period.end, as_of))
         .group_by(day_of(facts.c.closed_at))
     )
     both = received.union_all(closed).subquery("both")
