@@ -192,6 +192,65 @@ def heat_bins(key: Token, scope: Scope, period: Period, as_of: dt.datetime, cell
     return queries.heat_bins(_con(), scope, period, as_of, cell_deg)
 
 
+# ---------------------------------------------------------- drill-down ---
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def ancestors(key: Token, code: str) -> pd.DataFrame:
+    return queries.ancestors(_con(), code)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def comparison(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
+    from . import compare
+
+    return compare.comparison(_con(), scope, period, as_of)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def department_stats(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
+    return queries.department_stats(_con(), scope, period, as_of)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def appeal_points(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
+    return queries.appeal_points(_con(), scope, period, as_of)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def recent_appeals(key: Token, scope: Scope, period: Period, as_of: dt.datetime, channel: str | None = None,
+                   limit: int = 10) -> pd.DataFrame:
+    return queries.recent_appeals(_con(), scope, period, as_of, channel=channel, limit=limit)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def grid_worker(key: Token, grid_code: str) -> pd.DataFrame:
+    return queries.grid_worker(_con(), grid_code)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def emerging_hotspots(key: Token, scope: Scope, as_of: dt.datetime, window_days: int = 7,
+                      level: str = "grid") -> pd.DataFrame:
+    from . import hotspots
+
+    return hotspots.emerging_hotspots(_con(), scope, as_of, window_days=window_days, level=level)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def repeat_clusters(key: Token, scope: Scope, period: Period, as_of: dt.datetime, limit: int = 50) -> pd.DataFrame:
+    from . import hotspots
+
+    return hotspots.repeat_clusters(_con(), scope, period, as_of, limit=limit)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def hex_bins(key: Token, scope: Scope, period: Period, as_of: dt.datetime, cell_deg: float) -> tuple:
+    """Hexagon counts and the reference latitude of their grid."""
+    from . import hotspots
+
+    mid_lat = hotspots.hex_mid_lat(_con(), scope)
+    return hotspots.hex_bins(_con(), scope, period, as_of, cell_deg, mid_lat=mid_lat), mid_lat
+
+
 # --------------------------------------------------------------- maps ---
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
@@ -202,3 +261,47 @@ def shapes(key: Token, scope: Scope, level: str) -> tuple[list[dict], layers.Bou
     if bounds is None:
         return [], None
     return layers.features(df, tolerance=layers.tolerance_for(bounds, len(df))), bounds
+
+
+# -------------------------------------------------------------- cases ---
+# The appeals behind every figure (data_access/cases.py). ``filters`` is a
+# dict of exact matches; personal data is masked unless ``show_personal``.
+
+from . import cases as _cases  # noqa: E402
+from . import exports as _exports  # noqa: E402
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def case_count(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figure: str,
+               part: str | None = None, filters: dict | None = None) -> int:
+    return _cases.case_count(_con(), scope, period, as_of, figure, part=part, filters=filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def case_list(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figure: str,
+              part: str | None = None, filters: dict | None = None, sort: str = "created_at",
+              descending: bool = True, offset: int = 0, limit: int = _cases.PAGE_SIZE,
+              show_personal: bool = False) -> pd.DataFrame:
+    return _cases.case_list(_con(), scope, period, as_of, figure, part=part, filters=filters, sort=sort,
+                            descending=descending, offset=offset, limit=limit, show_personal=show_personal)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=8)
+def case_file(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figure: str, kind: str,
+              part: str | None = None, filters: dict | None = None, sort: str = "created_at",
+              descending: bool = True, show_personal: bool = False, sheet_name: str = "工单列表") -> bytes:
+    """The whole list as a file: ``kind`` "csv" or "xlsx"."""
+    df = _cases.case_export(_con(), scope, period, as_of, figure, part=part, filters=filters, sort=sort,
+                            descending=descending, show_personal=show_personal)
+    return _exports.to_csv_bytes(df) if kind == "csv" else _exports.to_xlsx_bytes(df, sheet_name)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def case_detail(key: Token, appeal_id: str, show_personal: bool = False) -> dict | None:
+    return _cases.case_detail(_con(), appeal_id, show_personal=show_personal)
+
+
+@st.cache_data(ttl=60, show_spinner=False, max_entries=500)
+def case_events(key: Token, appeal_id: str, show_personal: bool = False) -> pd.DataFrame:
+    """The timeline, read from the system of record (a lookup of one appeal's events)."""
+    return _cases.case_events(_engine(settings().db_url), appeal_id, show_personal=show_personal)

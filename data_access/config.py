@@ -17,6 +17,22 @@ SECRETS_PATH = PROJECT_DIR / ".streamlit" / "secrets.toml"
 DEFAULT_DB_URL = f"sqlite:///{DATA_DIR / 'appeals.db'}"
 
 
+_TRUE = ("1", "true", "yes", "on", "y")
+_FALSE = ("0", "false", "no", "off", "n")
+
+
+def boolean(raw) -> bool:
+    """A setting's yes/no: "1", "true", "yes", "on" (any case) or a TOML true; "0", "false", "no", "off"."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"not a yes/no value: {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str = DEFAULT_DB_URL
@@ -34,6 +50,9 @@ class Settings:
     tile_url: str = ""
     query_timeout_seconds: float = 30.0
     max_rows: int = 100_000
+    # show appellants' names, phones and full addresses unmasked (data_access.privacy);
+    # the one switch until access control replaces it
+    show_personal_data: bool = False
 
 
 _ENV = {
@@ -47,6 +66,7 @@ _ENV = {
     "tile_url": ("APPEALS_TILE_URL", str),
     "query_timeout_seconds": ("APPEALS_QUERY_TIMEOUT_SECONDS", float),
     "max_rows": ("APPEALS_MAX_ROWS", int),
+    "show_personal_data": ("APPEALS_SHOW_PERSONAL_DATA", boolean),
 }
 
 

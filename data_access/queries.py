@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import and_, func, literal, select, true
+from sqlalchemy import and_, case, func, literal, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
 from . import indicators as ind
@@ -259,3 +259,64 @@ def grid_worker(conn, grid_code: str) -> pd.DataFrame:
     """The grid worker(s) of a grid: code, name, phone."""
     w = grid_workers
     return run(conn, select(w.c.code, w.c.name, w.c.phone).where(w.c.grid_code == grid_code).order_by(w.c.code))
+
+
+def ancestors(conn, code: str) -> pd.DataFrame:
+    """The region and every region above it (code, name, level), coarsest first."""
+    path = select(*[region_paths.c[col].label(level) for level, col in PATH_COLUMNS.items()]).where(
+        region_paths.c.code == code).subquery("path")
+    codes = [path.c[level] for level in PATH_COLUMNS]
+    stmt = (
+        select(regions.c.code, regions.c.name, regions.c.level)
+        .select_from(regions.join(path, regions.c.code.in_(codes)))
+    )
+    df = run(conn, stmt)
+    order = {level: i for i, level in enumerate(PATH_COLUMNS)}
+    return df.sort_values("level", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def department_stats(conn, scope: Scope, period: Period, as_of: dt.datetime, limit: int = 30) -> pd.DataFrame:
+    """The departments that handled the scope's appeals received in the period, with their indicators."""
+    keys = ("received", "closed", "overdue_open", "valid", "completion_rate", "on_time_rate", "satisfaction_rate")
+    agg = (
+        select(facts.c.department_code.label("code"), *ind.measures(facts, as_of, keys))
+        .where(_where(scope, period, as_of), facts.c.department_code.is_not(None))
+        .group_by(facts.c.department_code)
+        .subquery("agg")
+    )
+    stmt = (
+        select(agg.c.code, func.coalesce(departments.c.name, agg.c.code).label("name"), departments.c.level,
+               *[agg.c[k] for k in keys if k != "valid"])
+        .select_from(agg.outerjoin(departments, departments.c.code == agg.c.code))
+        .order_by(agg.c.received.desc(), agg.c.code)
+        .limit(limit)
+    )
+    return run(conn, stmt)
+
+
+def appeal_points(conn, scope: Scope, period: Period, as_of: dt.datetime, limit: int = 5000) -> pd.DataFrame:
+    """Located appeals of the scope received in the period (a grid's points): no personal data."""
+    overdue = ind.overdue_at_t(facts, literal(as_of))
+    open_ = ind.open_at_t(facts, literal(as_of))
+    state = case((overdue, "overdue"), (open_, "open"), else_=facts.c.status)
+    stmt = (
+        select(facts.c.appeal_id, facts.c.lon, facts.c.lat, facts.c.category, facts.c.subcategory,
+               facts.c.created_at, state.label("state"))
+        .where(_where(scope, period, as_of), facts.c.lon.is_not(None), facts.c.lat.is_not(None))
+        .order_by(facts.c.created_at.desc())
+        .limit(limit)
+    )
+    return run(conn, stmt)
+
+
+def recent_appeals(conn, scope: Scope, period: Period, as_of: dt.datetime, *, channel: str | None = None,
+                   limit: int = 10) -> pd.DataFrame:
+    """The newest appeals of the scope in the period (e.g. a grid worker's patrol reports): no personal data."""
+    stmt = (
+        select(facts.c.appeal_id, facts.c.created_at, facts.c.category, facts.c.subcategory, facts.c.summary,
+               facts.c.status, facts.c.closed_at)
+        .where(_where(scope, period, as_of), *([facts.c.channel == channel] if channel else []))
+        .order_by(facts.c.created_at.desc(), facts.c.appeal_id)
+        .limit(limit)
+    )
+    return run(conn, stmt)

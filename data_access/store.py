@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, Table, create_engine, event, func, insert, select
+from sqlalchemy import DateTime, Engine, Table, create_engine, event, func, insert, inspect, select
+from sqlalchemy.schema import DDL, CreateColumn
 from sqlalchemy.engine import make_url
 
 from .schema import metadata
@@ -44,8 +45,22 @@ def make_engine(url: str, *, connect_timeout: int = 10) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tables that do not exist yet. Existing tables are left alone."""
+    """Create the tables that do not exist yet, and add columns a newer version introduced.
+
+    Only additive changes: a missing table is created, a missing column that may
+    be NULL is added. Nothing is dropped or altered.
+    """
     metadata.create_all(engine)
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in have and column.nullable:
+                spec = CreateColumn(column).compile(dialect=engine.dialect)
+                ddl = DDL("ALTER TABLE %s ADD COLUMN %s" % (engine.dialect.identifier_preparer.format_table(table),
+                                                           str(spec).replace("%", "%%")))
+                with engine.begin() as conn:
+                    conn.execute(ddl)
 
 
 def row_count(engine: Engine, table: Table) -> int:

@@ -209,11 +209,22 @@ def _rebuild_paths(con: duckdb.DuckDBPyConnection) -> None:
         raise
 
 
-def _source_columns(dialect_name: str):
-    """Appeal columns to read; SQLite datetimes are read as text and parsed by DuckDB."""
+def _source_columns(src):
+    """Appeal columns to read; SQLite datetimes are read as text and parsed by DuckDB.
+
+    A column the source lacks (an older database, or a city's view without it)
+    reads as NULL if it may be NULL; a missing required column is an error.
+    """
+    have = {c["name"] for c in inspect(src).get_columns("appeals")}
+    missing = [c.name for c in schema.appeals.columns if c.name not in have and not c.nullable]
+    if missing:
+        raise SyncError(f"{redact_url(str(src.engine.url))}: table appeals lacks required column(s) "
+                        f"{', '.join(missing)}")
     cols = []
     for c in schema.appeals.columns:
-        if dialect_name == "sqlite" and c.name in _DATETIME_COLUMNS:
+        if c.name not in have:
+            cols.append(null().label(c.name))
+        elif src.dialect.name == "sqlite" and c.name in _DATETIME_COLUMNS:
             cols.append(type_coerce(c, String).label(c.name))
         else:
             cols.append(c)
@@ -225,7 +236,7 @@ def _sync_appeals(src, con, now, lookback_seconds, batch_rows, progress) -> int:
     state = _state(con)
     high = _parse_ts(state.get("appeals_high"))
     high_id = state.get("appeals_high_id") or ""
-    cols = _source_columns(src.dialect.name)
+    cols = _source_columns(src)
     copied = 0
 
     # 1. new rows after the mark, in mark order

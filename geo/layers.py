@@ -224,3 +224,21 @@ def make_deck(layers: list[pdk.Layer], view: pdk.ViewState, *, tooltip: dict | N
     """
     options = {"map_provider": "carto", "map_style": tile_style_url(tile_url)} if tile_url else {"map_provider": None}
     return CompactDeck(layers=layers, initial_view_state=view, tooltip=tooltip or False, **options)
+
+
+def points_layer(points: pd.DataFrame, layer_id: str = "points") -> pdk.Layer:
+    """Appeals as dots (columns lon, lat, color; the rest goes to the tooltip)."""
+    return pdk.Layer(
+        "ScatterplotLayer",
+        points.to_dict("records"),
+        id=layer_id,
+        get_position=["lon", "lat"],
+        get_fill_color="color",
+        get_radius=12,
+        radius_min_pixels=3,
+        radius_max_pixels=9,
+        pickable=True,
+        stroked=True,
+        get_line_color=[7, 20, 43, 200],
+        line_width_min_pixels=1,
+    )

@@ -12,13 +12,16 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access import cached
+from ui import boot
 from data_access.queries import UnknownRegion
 from data_access.scope import Period, Scope
 from ui import charts, maps, params, tables, theme, widgets
+from ui.cases import figure_url
 from ui import format as fmt
 
+boot.ensure_routed()
 view = params.read()
-theme.apply(view.kiosk)
+theme.apply(view.kiosk, big_screen=True)
 cfg = cached.settings()
 
 
@@ -72,6 +75,9 @@ def screen() -> None:
     month = cached.kpis(key, scope, Period.preset("month", today), as_of)
     chosen_kpis = cached.kpis(key, scope, period, as_of)
     stock = cached.kpis(key, scope, Period.all_time(), as_of)
+    # each tile's list: (figure, period of the list)
+    lists = {"today": ("received", "today"), "month": ("received", "month"), "overdue": ("overdue_open", "all"),
+             "duesoon": ("due_soon_open", "all")}
     tiles = [
         ("today", "今日受理", fmt.count(day["received"]), "received", "今日"),
         ("month", "本月受理", fmt.count(month["received"]), "received", "本月"),
@@ -87,6 +93,11 @@ def screen() -> None:
         ("duesoon", "临期 · 在办", fmt.count(stock["due_soon_open"]), "due_soon_open", "全部在办"),
     ]
     for column, (tkey, label, value, ind, plabel) in zip(st.columns(len(tiles)), tiles):
+        if not view.kiosk:  # staff can open the appeals behind every tile
+            figure, list_period = lists.get(tkey, (ind, None))
+            url = figure_url(figure, view, as_of, region=scope.code,
+                             period={"period": list_period} if list_period else None)
+            label = f"[{label}]({url})"
         widgets.tile(column, tkey, label, value, widgets.indicator_help(ind, plabel, scope_name, as_of))
 
     # -- panels around the map ---------------------------------------------
@@ -107,13 +118,23 @@ def screen() -> None:
     with right:
         level, order, ranking = tables.ranking(key, scope, period, as_of)
         widgets.panel_title(f"{level}排名", f"{period_label} · {order}")
-        widgets.table(tables.shown(ranking), height=420, column_config=tables.RANKING_COLUMNS)
+        shown = tables.shown(ranking)
+        config = dict(tables.RANKING_COLUMNS)
+        if not view.kiosk:
+            shown["工单"] = [figure_url("received", view, as_of, region=c) for c in ranking["code"]]
+            config["工单"] = st.column_config.LinkColumn(display_text="明细", width="small")
+        widgets.table(shown, height=420, column_config=config)
         widgets.panel_title("最新超期工单", "在办 · 不含个人信息")
         overdue = cached.newest_overdue(key, scope, as_of, 20)
         if overdue.empty:
             widgets.empty_state("目前没有超期在办的工单。")
         else:
-            widgets.table(tables.overdue_rows(overdue), height=420)
+            rows = tables.overdue_rows(overdue)
+            config = None
+            if not view.kiosk:
+                rows["详情"] = [params.link("case", id=a) for a in overdue["appeal_id"]]
+                config = {"详情": st.column_config.LinkColumn(display_text="查看", width="small")}
+            widgets.table(rows, height=420, column_config=config)
 
 
 screen()

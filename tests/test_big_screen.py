@@ -68,6 +68,19 @@ def _expected(env, as_of) -> dict:
     return {name: _cli_kpis(env, as_of, **p) for name, p in periods.items()}
 
 
+def _tiles(at: AppTest) -> dict[str, str]:
+    """Tile label → value; a label may be a Markdown link to the tile's list."""
+    import re
+
+    return {re.sub(r"^\[(.*)\]\((.*)\)$", r"\1", m.label): m.value for m in at.metric}
+
+
+def _tile_links(at: AppTest) -> dict[str, str]:
+    import re
+
+    return {m.group(1): m.group(2) for m in (re.match(r"^\[(.*)\]\((.*)\)$", x.label) for x in at.metric) if m}
+
+
 def _as_of_shown(at: AppTest):
     """The as-of time the page states in its header ("数据截至 …")."""
     import re
@@ -82,7 +95,7 @@ def test_big_screen_renders_with_tiles_equal_to_kpis_json(app, demo_env):
     at = app()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    tiles = {m.label: m.value for m in at.metric}
+    tiles = _tiles(at)
     assert set(tiles) == set(TILE_KEYS)
     expected = _expected(demo_env, _as_of_shown(at))
     for label, (period, key) in TILE_KEYS.items():
@@ -157,7 +170,7 @@ def test_a_lost_source_keeps_the_last_data_with_a_warning(monkeypatch, tmp_path)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception and not at.error
-    received = {m.label: m.value for m in at.metric}["本月受理"]
+    received = _tiles(at)["本月受理"]
 
     from data_access import sync
 
@@ -170,7 +183,7 @@ def test_a_lost_source_keeps_the_last_data_with_a_warning(monkeypatch, tmp_path)
     assert not at.exception
     header = " ".join(h.value for h in at.get("html"))
     assert "数据源连接失败" in header
-    assert {m.label: m.value for m in at.metric}["本月受理"] == received  # the last data, still shown
+    assert _tiles(at)["本月受理"] == received  # the last data, still shown
 
 
 def test_the_screen_as_of_a_past_moment_matches_kpis(app, demo_env):
@@ -178,7 +191,7 @@ def test_the_screen_as_of_a_past_moment_matches_kpis(app, demo_env):
     at = app(as_of=past.isoformat())
     assert not at.exception and not at.error
     assert "回看时点" in " ".join(h.value for h in at.get("html"))
-    tiles = {m.label: m.value for m in at.metric}
+    tiles = _tiles(at)
     expected = _expected(demo_env, past)
     for label, (period, key) in TILE_KEYS.items():
         value = expected[period][key]
@@ -189,3 +202,32 @@ def test_an_unreadable_as_of_is_named(app):
     at = app(as_of="last tuesday")
     assert not at.exception
     assert any("last tuesday" in w.value for w in at.warning)
+
+
+def test_every_tile_links_to_a_list_of_its_size(app, demo_env):
+    """The list behind each tile, filtered as the tile is, holds as many appeals as the tile shows."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from data_access import cases
+    from data_access.scope import Period, Scope
+    from data_access.sor_views import ensure_views
+    from data_access.store import make_engine
+
+    at = app()
+    links, tiles = _tile_links(at), _tiles(at)
+    assert set(links) == set(tiles)
+    engine = make_engine(demo_env["APPEALS_DB_URL"])
+    ensure_views(engine)
+    with engine.connect() as conn:
+        for label, url in links.items():
+            q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+            assert urlsplit(url).path == "/cases"
+            as_of = dt.datetime.fromisoformat(q["as_of"])
+            period = Period.preset(q["period"], as_of.date())
+            count = cases.case_count(conn, Scope.whole(), period, as_of, q["figure"])
+            if q["figure"] in cases.FIGURES and label.split(" ·")[0] in ("今日受理", "本月受理", "超期", "临期"):
+                assert fmt.count(count) == tiles[label], label
+            else:  # a rate's list is its denominator; the rate is |numerator| / |list|
+                part = cases.case_count(conn, Scope.whole(), period, as_of, q["figure"], part="numerator")
+                assert fmt.rate(part / count if count else None) == tiles[label], label
+    engine.dispose()

@@ -179,3 +179,27 @@ def test_a_city_database_that_serves_views(tmp_path):
     result = sync.sync(engine, con, now=T0 + dt.timedelta(minutes=5))
     assert result.appeals_copied == 5 and result.regions_copied == 9
     assert set(_facts(con)["district_code"]) == {"101"}
+
+
+def test_an_older_database_is_read_and_upgraded(tmp_path):
+    """A system of record made before a nullable column existed still syncs; create_schema adds the column."""
+    from sqlalchemy import MetaData, inspect
+
+    from data_access.store import bulk_insert, create_schema
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    old = MetaData()
+    for table in (schema.regions, schema.departments):
+        table.to_metadata(old)
+    appeals_then = schema.appeals.to_metadata(old)
+    appeals_then._columns.remove(appeals_then.c.quality_flags)  # the column came later
+    old.create_all(engine)
+    columns = [c.name for c in appeals_then.columns]
+    row = {"appeal_id": "O1", "channel": "hotline", "category": "供暖", "created_at": T0, "updated_at": T0,
+           "status": "open", "is_repeat": False, "is_supervised": False}
+    bulk_insert(engine, appeals_then, columns, [tuple(row.get(c) for c in columns)])
+    con = analytics.open_store(None)
+    assert sync.sync(engine, con, now=T0).appeals_copied == 1
+    create_schema(engine)
+    assert "quality_flags" in {c["name"] for c in inspect(engine).get_columns("appeals")}
+    assert "grid_workers" in inspect(engine).get_table_names()

@@ -51,3 +51,16 @@ def channels(df: pd.DataFrame, height: int) -> go.Figure:
     fig.update_layout(**theme.plotly_layout(height, showlegend=True,
                                             legend=dict(font=dict(size=11), x=1.0, y=0.5, xanchor="left")))
     return fig
+
+
+def channel_bars(df: pd.DataFrame, height: int) -> go.Figure:
+    """Channels as bars (clickable: each bar carries its channel code)."""
+    d = df.sort_values("received")
+    names = [label(CHANNELS, c) for c in d["channel"]]
+    fig = go.Figure(go.Bar(x=d["received"], y=names, orientation="h", customdata=d[["channel"]].to_numpy(),
+                           marker=dict(color=theme.GREEN, opacity=0.85),
+                           text=[f"{v:,}" for v in d["received"]], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{y}: %{x:,}<extra></extra>"))
+    fig.update_layout(**theme.plotly_layout(height, margin=dict(l=8, r=44, t=4, b=4)))
+    fig.update_xaxes(visible=False)
+    return fig

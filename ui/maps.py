@@ -77,6 +77,9 @@ def build_deck(key, scope: Scope, period: Period, as_of: dt.datetime, *, tile_ur
     measure, measure_label = colour_measure(values)
     _, breaks = layers.quantile_colors(values[measure])
     deck_layers = [layers.choropleth_layer(_with_values(feats, values, measure))]
+    from .region import hotspot_outline_layer
+
+    hot = hotspot_outline_layer(key, scope, as_of)
     recent = Period.preset("7d", as_of.date())
     bins = cached.heat_bins(key, scope, recent, as_of, layers.heat_cell_deg(bounds))
     if not bins.empty:
@@ -86,6 +89,8 @@ def build_deck(key, scope: Scope, period: Period, as_of: dt.datetime, *, tile_ur
         outline, _ = cached.shapes(key, scope, lvl)
         color, width = OUTLINE_STYLE[min(rank, 1)]
         deck_layers.append(layers.outline_layer(outline, color=color, width_px=width, layer_id=f"outline-{lvl}"))
+    if hot is not None:  # on top of everything
+        deck_layers.append(hot)
     deck = layers.make_deck(deck_layers, layers.fit_view(bounds, 1000, 880), tooltip=TOOLTIP, tile_url=tile_url)
     return deck, level, breaks, measure_label
 
@@ -96,6 +101,6 @@ def render(key, scope: Scope, period: Period, period_label: str, as_of: dt.datet
     if deck is None:
         widgets.empty_state("该范围没有可显示的区域边界。", "导入边界：python -m data_access import-regions …")
         return
-    widgets.panel_title(f"{LEVEL_LABELS[level]}诉求分布", f"{period_label}{measure_label} · 热力为近7天")
+    widgets.panel_title(f"{LEVEL_LABELS[level]}诉求分布", f"{period_label}{measure_label} · 热力为近7天 · 红框为新发热点")
     st.pydeck_chart(deck, height=height, key="bigmap")
     widgets.legend(breaks, layers.PALETTE, measure_label)

@@ -50,12 +50,15 @@ class ViewParams:
 
     def resolve_period(self, today: dt.date) -> Period:
         if self.period == CUSTOM:
+            if isinstance(self.date_from, dt.datetime):  # an exact window, both ends included (to the second)
+                return Period(self.date_from, self.date_to + dt.timedelta(seconds=1))
             return Period.days(self.date_from, self.date_to)
         return Period.preset(self.period, today)
 
     def period_label(self) -> str:
         if self.period == CUSTOM:
-            return f"{self.date_from:%Y-%m-%d} 至 {self.date_to:%Y-%m-%d}"
+            shape = "%Y-%m-%d %H:%M" if isinstance(self.date_from, dt.datetime) else "%Y-%m-%d"
+            return f"{self.date_from:{shape}} 至 {self.date_to:{shape}}"
         return PERIOD_LABELS[self.period]
 
     def carried(self) -> dict[str, str]:
@@ -70,8 +73,11 @@ class ViewParams:
         return out
 
 
-def _date(text: str | None) -> dt.date | None:
+def _date(text: str | None) -> dt.date | dt.datetime | None:
+    """A date, or (with a time: 2026-11-08T10:00:00) an exact moment."""
     try:
+        if text and "T" in text:
+            return dt.datetime.fromisoformat(text[:19])
         return dt.date.fromisoformat(text[:10]) if text else None
     except ValueError:
         return None
@@ -84,7 +90,8 @@ def read() -> ViewParams:
     date_from = date_to = None
     if period == CUSTOM:
         date_from, date_to = _date(qp.get("from")), _date(qp.get("to"))
-        if date_from is None or date_to is None:
+        if (date_from is None or date_to is None
+                or isinstance(date_from, dt.datetime) != isinstance(date_to, dt.datetime)):
             problems.append(f"自定义时间段需要有效的起止日期（from={qp.get('from', '')[:20]}，"
                             f"to={qp.get('to', '')[:20]}，格式如 2026-01-31），已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
             period = DEFAULT_PERIOD

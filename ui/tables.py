@@ -34,6 +34,7 @@ def ranking(key, scope: Scope, period: Period, as_of: dt.datetime) -> tuple[str,
     twice = df["name"].duplicated(keep=False)
     names = df["name"].where(~twice, df["name"] + "（" + df["parent_name"].fillna("") + "）")
     out = pd.DataFrame({
+        "code": df["code"],
         "名称": names,
         "受理": df["received"],
         "每万人": df["per_10k"],
@@ -46,7 +47,7 @@ def ranking(key, scope: Scope, period: Period, as_of: dt.datetime) -> tuple[str,
 
 def shown(df: pd.DataFrame) -> pd.DataFrame:
     """The ranking as written on screen; a column with no figure at all is left out."""
-    out = pd.DataFrame({"名称": df["名称"]})
+    out = pd.DataFrame({"名称": df["名称"]})  # the code stays out of sight
     for column, write in RANKING_FORMATS.items():
         if column in df and df[column].notna().any():
             out[column] = [write(v) for v in df[column]]

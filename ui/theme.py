@@ -44,6 +44,13 @@ _BASE_CSS = f"""
 .screen-meta {{ color: {MUTED}; font-size: 0.95rem; text-align: right; line-height: 1.35; }}
 .screen-meta b {{ color: {TEXT}; }}
 .stale {{ color: {YELLOW}; font-weight: 600; }}
+.screen-title small {{ font-size: 1.0rem; font-weight: 400; color: {MUTED}; letter-spacing: 0; text-shadow: none; }}
+.crumbs {{ font-size: 0.95rem; color: {MUTED}; }}
+.crumbs a {{ color: {ACCENT}; text-decoration: none; }}
+.tile-note {{ font-size: 0.8rem; color: {MUTED}; margin-top: -4px; }}
+.tile-note a {{ color: {ACCENT}; }}
+.worker {{ font-size: 1.05rem; padding: 6px 10px; border: 1px solid {BORDER}; border-radius: 6px; }}
+table.norm td {{ padding: 2px 12px 2px 0; color: {TEXT}; }}
 .legend {{ display: flex; gap: 0; align-items: center; font-size: .8rem; color: {MUTED}; }}
 .legend span.sw {{ display: inline-block; width: 28px; height: 10px; }}
 .legend span.lb {{ margin: 0 6px; }}
@@ -61,8 +68,19 @@ _KIOSK_CSS = """
 """
 
 
-def apply(kiosk: bool) -> None:
-    st.html(_BASE_CSS + (_KIOSK_CSS if kiosk else ""))
+# Streamlit's header (transparent in the dark theme) lies over the first 3.75 rem and takes the clicks:
+# outside kiosk mode the staff pages start below it, so their first links can be clicked
+_HEADER_ROOM = """
+<style>
+[data-testid="stMainBlockContainer"] { padding-top: 3.75rem; }
+</style>
+"""
+
+
+def apply(kiosk: bool, *, big_screen: bool = False) -> None:
+    """The page CSS; staff pages (not the big screen, which must fit 1080 px) start below the header."""
+    extra = _KIOSK_CSS if kiosk else ("" if big_screen else _HEADER_ROOM)
+    st.html(_BASE_CSS + extra)
 
 
 def plotly_layout(height: int, **extra) -> dict:

@@ -107,7 +107,9 @@ def _repeats(rng: np.random.Generator, b: dict, tail: dict | None, places: Place
     rows = np.flatnonzero(want)
     target = b["created"][rows] - back[rows].astype(np.int64)
     parent = np.searchsorted(times, target, side="left")
-    ok = (parent < n_tail + rows) & (times[np.minimum(parent, len(times) - 1)] <= b["created"][rows] - DAY)
+    # the look-back must fall inside the data: before its start every target would land on the first appeal
+    ok = ((target >= times[0]) & (parent < n_tail + rows)
+          & (times[np.minimum(parent, len(times) - 1)] <= b["created"][rows] - DAY))
     rows, parent = rows[ok], parent[ok]
     is_repeat = np.zeros(n, dtype=bool)
     is_repeat[rows] = True

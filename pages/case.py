@@ -1,0 +1,68 @@
+"""工单详情 (/case?id=…): one appeal's fields, place, department and timeline.
+
+The timeline is the appeal's event log in the system of record: 受理, 分流交办,
+处置, 反馈, 评价, 督办, each with its time, actor and note, the time since the
+appeal was received and the time left to its deadline (calendar hours; past
+the deadline in red). Personal data is masked unless
+``privacy.may_show_personal_data()``. ``from`` links back to the list.
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from data_access import cached, privacy
+from ui import boot, params, theme, widgets
+from ui import cases as ui
+
+boot.ensure_routed()
+view = params.read()
+theme.apply(view.kiosk)
+ui.style(view.kiosk)
+
+
+@widgets.guard
+def page() -> None:
+    try:
+        fresh = cached.refresh()
+    except cached.StoreUnavailable as exc:
+        st.error(str(exc))
+        return
+    back = ui.safe_back(st.query_params.get("from"))
+    home = params.link("big_screen", **({"region": view.region} if view.region else {}), **view.carried())
+    back_link = (f'<a href="{back}" target="_self">← 返回工单列表</a>' if back
+                 else f'<a href="{home}" target="_self">← 返回指挥大屏</a>')
+    st.html(f'<div class="case-back">{back_link}</div>')
+
+    appeal_id = (st.query_params.get("id") or "").strip()
+    if not appeal_id:
+        st.error("链接缺少工单号参数 id。")
+        return
+    if len(appeal_id) > 64:
+        st.error("工单号过长，无法识别。")
+        return
+    key = cached.token(fresh)
+    show_personal = privacy.may_show_personal_data()
+    row = cached.case_detail(key, appeal_id, show_personal)
+    if row is None:
+        st.error(f"工单 “{appeal_id}” 不存在（或尚未同步到分析库）。")
+        return
+    what = row["category"] + (f" / {row['subcategory']}" if row.get("subcategory") else "")
+    st.html(f'<p class="case-title">工单 {html.escape(row["appeal_id"])} · {html.escape(what)}</p>'
+            f'<div class="case-meta">{html.escape(ui.state_note(row, cached.as_of(fresh)))} · '
+            f'{"个人信息已脱敏" if not show_personal else "<b>显示个人信息</b>"}</div>')
+    ui.detail_fields(row, show_personal)
+
+    widgets.panel_title("办理过程", "时长按自然日历小时计算")
+    events = cached.case_events(key, appeal_id, show_personal)
+    if events.empty:
+        widgets.empty_state("该工单没有办理记录。")
+        return
+    ui.timeline(events)
+    with st.expander("以表格查看"):
+        widgets.table(ui.timeline_table(events), height=min(38 + 35 * len(events), 600))
+
+
+page()

@@ -1,0 +1,318 @@
+"""Building blocks of the drill-down page: breadcrumbs, compared tiles, the children map and tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import pandas as pd
+import streamlit as st
+
+from data_access import cached
+from data_access.indicators import INDICATORS
+from data_access.scope import LEVEL_LABELS, Period, Scope, levels_below
+from geo import layers
+
+from . import format as fmt
+from . import widgets
+from .params import ViewParams, link
+
+# what the children map can be coloured by; "good" measures colour low values hot
+MAP_METRICS = {
+    "per_10k": ("每万人诉求量", False),
+    "completion_rate": ("办结率", True),
+    "overdue_open": ("超期", False),
+    "satisfaction_rate": ("满意率", True),
+}
+DEFAULT_METRIC = "per_10k"
+
+TILES = (
+    ("received", "受理量", "count"),
+    ("per_10k", "每万人诉求量", "per_10k"),
+    ("completion_rate", "办结率", "rate"),
+    ("on_time_rate", "按时办结率", "rate"),
+    ("satisfaction_rate", "满意率", "rate"),
+    ("overdue_open", "超期", "count"),
+    ("due_soon_open", "临期", "count"),
+)
+LOWER_IS_BETTER = {"received", "per_10k", "overdue_open", "due_soon_open"}
+
+
+def _write(kind: str, value) -> str:
+    return {"count": fmt.count, "rate": fmt.rate, "per_10k": fmt.per_10k}[kind](value)
+
+
+def delta(kind: str, value, other) -> str | None:
+    """The difference as shown: percentage points for rates, plain numbers otherwise; None if unknown."""
+    if value is None or other is None or pd.isna(value) or pd.isna(other):
+        return None
+    diff = float(value) - float(other)
+    if kind == "rate":
+        return f"{diff * 100:+.1f} 个百分点"
+    if kind == "per_10k":
+        return f"{diff:+.1f}"
+    return f"{diff:+,.1f}" if abs(diff - round(diff)) > 1e-9 else f"{diff:+,.0f}"
+
+
+def breadcrumbs(key, scope: Scope, view: ViewParams) -> None:
+    carried = view.carried()
+    single_root = len(cached.top_regions(key)) == 1
+    parts = [] if single_root else [f'<a href="{link("region", **carried)}" target="_self">全域</a>']
+    if not scope.is_whole:
+        chain = cached.ancestors(key, scope.code)
+        for _, row in chain.iterrows():
+            label = html.escape(f"{row['name']}")
+            if row["code"] == scope.code:
+                parts.append(f"<b>{label}</b>")
+            else:
+                parts.append(f'<a href="{link("region", region=row["code"], **carried)}" target="_self">{label}</a>')
+    st.html('<div class="crumbs">' + " › ".join(parts) + "</div>")
+
+
+def compared_tiles(key, scope: Scope, period: Period, as_of: dt.datetime, view: ViewParams, name: str) -> None:
+    """The region's indicators, each against its parent's average and the same period last year."""
+    table = cached.comparison(key, scope, period, as_of)
+    for column, (ind, label, kind) in zip(st.columns(len(TILES)), TILES):
+        row = table.loc[ind]
+        yoy = delta(kind, row["value"], row["last_year"])
+        parent = delta(kind, row["value"], row["parent"])
+        better = "inverse" if ind in LOWER_IS_BETTER else "normal"
+        with column.container(key=f"tile-{ind}"):
+            st.metric(label, _write(kind, row["value"]), delta=f"同比 {yoy}" if yoy else None,
+                      delta_color=better, help=_help(ind, name, view.period_label(), as_of))
+            note = (f"上级平均 {_write(kind, row['parent'])}（{parent}）" if parent
+                    else ("上级平均 —" if not scope.is_whole else "全域"))
+            url = case_link(ind, scope, view, as_of)
+            st.html(f'<div class="tile-note">{html.escape(note)} · <a href="{url}" target="_self">明细</a></div>')
+
+
+def _help(ind: str, name: str, period_label: str, as_of: dt.datetime) -> str:
+    spec = INDICATORS[ind]
+    text = f"{spec.label}：{spec.numerator}" + (f" ÷ {spec.denominator}" if spec.denominator else "")
+    return (f"{text}。范围：{name}；时间：{period_label}；截至 {fmt.stamp(as_of)}。"
+            "同比：去年同期；上级平均：计数为上级区域的各同级区域平均，比率为上级区域整体。")
+
+
+def case_link(figure: str, scope: Scope, view: ViewParams, as_of: dt.datetime, **filters) -> str:
+    """The list behind a figure, judged at the same as-of time as the figure."""
+    from .cases import figure_url
+
+    return figure_url(figure, view, as_of, region=scope.code, **filters)
+
+
+def child_level(key, scope: Scope) -> str | None:
+    below = levels_below(cached.level_counts(key, scope), scope)
+    return below[0] if below else None
+
+
+def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.datetime, metric: str, *,
+                 height: int, tile_url: str = "") -> str | None:
+    """The children coloured by ``metric`` inside the region's outline; returns the code of a clicked child."""
+    feats, bounds = cached.shapes(key, scope, level)
+    if bounds is None:
+        widgets.empty_state(f"没有{LEVEL_LABELS[level]}的边界数据，无法绘制地图。")
+        return None
+    values = cached.children(key, scope, period, as_of, level)
+    label, good = MAP_METRICS[metric]
+    palette = list(reversed(layers.PALETTE)) if good else layers.PALETTE
+    colors, breaks = layers.quantile_colors(values[metric], palette)
+    by_code = {}
+    for (_, row), color in zip(values.iterrows(), colors):
+        by_code[row["code"]] = {
+            "fill": color,
+            "received_s": fmt.count(row["received"]),
+            "per_10k_s": fmt.per_10k(row["per_10k"]),
+            "completion_s": fmt.rate(row["completion_rate"]),
+            "satisfaction_s": fmt.rate(row["satisfaction_rate"]),
+            "overdue_open": int(row["overdue_open"]),
+        }
+    shown = [{**f, "properties": {**f["properties"], **by_code.get(f["properties"]["code"], {})}} for f in feats]
+    deck_layers = [layers.choropleth_layer(shown)]
+    hot = hotspot_outline_layer(key, scope, as_of)
+    if hot is not None:
+        deck_layers.append(hot)
+    if not scope.is_whole:
+        outline, _ = cached.shapes(key, scope, scope.level)
+        deck_layers.append(layers.outline_layer(outline, color=(120, 220, 255, 230), width_px=2.5,
+                                                layer_id="outline-self"))
+    from .maps import TOOLTIP
+
+    deck = layers.make_deck(deck_layers, layers.fit_view(bounds, 900, height), tooltip=TOOLTIP, tile_url=tile_url)
+    event = st.pydeck_chart(deck, height=height, key=f"drill-{scope.code}-{level}", on_select="rerun",
+                            selection_mode="single-object")
+    legend_palette = palette
+    widgets.legend(breaks, legend_palette, label)
+    picked = (event.selection.get("objects") or {}).get("choropleth") if event else None
+    if picked:
+        props = picked[0].get("properties", picked[0])
+        return props.get("code")
+    return None
+
+
+def ranking_table(key, scope: Scope, level: str, period: Period, as_of: dt.datetime, view: ViewParams) -> None:
+    df = cached.children(key, scope, period, as_of, level)
+    carried = view.carried()
+    out = pd.DataFrame({
+        "名称": df["name"],
+        "受理": df["received"],
+        "每万人": df["per_10k"].round(1),
+        "办结率%": (df["completion_rate"] * 100).round(1),
+        "按时率%": (df["on_time_rate"] * 100).round(1),
+        "满意率%": (df["satisfaction_rate"] * 100).round(1),
+        "超期": df["overdue_open"],
+        "下钻": [link("region", region=c, **carried) for c in df["code"]],
+        "工单": [case_link("received", Scope(c, level), view, as_of) for c in df["code"]],
+    }).sort_values("受理", ascending=False)
+    st.dataframe(out, hide_index=True, width="stretch", height=min(38 + 35 * len(out), 420), column_config={
+        "名称": st.column_config.TextColumn(width="medium"),
+        "下钻": st.column_config.LinkColumn(display_text="进入 ›"),
+        "工单": st.column_config.LinkColumn(display_text="明细"),
+        "受理": st.column_config.NumberColumn(format="localized"),
+    })
+
+
+def department_table(key, scope: Scope, period: Period, as_of: dt.datetime, view: ViewParams) -> None:
+    df = cached.department_stats(key, scope, period, as_of)
+    if df.empty:
+        widgets.empty_state("该时段没有承办单位数据。")
+        return
+    out = pd.DataFrame({
+        "承办单位": df["name"],
+        "受理": df["received"],
+        "办结": df["closed"],
+        "办结率%": (df["completion_rate"] * 100).round(1),
+        "按时率%": (df["on_time_rate"] * 100).round(1),
+        "满意率%": (df["satisfaction_rate"] * 100).round(1),
+        "超期": df["overdue_open"],
+        "工单": [case_link("received", scope, view, as_of, department=c) for c in df["code"]],
+    })
+    st.dataframe(out, hide_index=True, width="stretch", height=min(38 + 35 * len(out), 380), column_config={
+        "工单": st.column_config.LinkColumn(display_text="明细"),
+    })
+
+
+STATE_COLORS = {"overdue": [255, 77, 79], "open": [250, 219, 20], "closed": [54, 207, 201],
+                "cancelled": [140, 140, 140]}
+STATE_LABELS = {"overdue": "超期", "open": "在办", "closed": "已办结", "cancelled": "已撤销"}
+
+
+def grid_section(key, scope: Scope, period: Period, as_of: dt.datetime, view: ViewParams, *, tile_url: str = "",
+                 show_personal: bool = False) -> None:
+    """A grid: its worker and patrol reports, its appeals as points, its residents-normalised figures."""
+    from data_access.privacy import mask_name, mask_phone
+
+    info = cached.region(key, scope.code)
+    kpis = cached.kpis(key, scope, period, as_of)
+    left, right = st.columns([1, 2])
+    with left:
+        widgets.panel_title("网格员", "专职网格员")
+        workers = cached.grid_worker(key, scope.code)
+        if workers.empty:
+            widgets.empty_state("该网格未登记网格员。")
+        for _, w in workers.iterrows():
+            name = w["name"] if show_personal else mask_name(w["name"])
+            phone = w["phone"] if show_personal else mask_phone(w["phone"])
+            st.html(f'<div class="worker"><b>{html.escape(str(name))}</b> · {html.escape(str(phone or "—"))}</div>')
+        population = info.get("population")
+        widgets.panel_title("按常住人口", f"常住人口 {fmt.count(population)} 人")
+        per_1k = lambda v: "—" if not population else f"{v * 1000 / population:,.1f}"  # noqa: E731
+        st.html(
+            '<table class="norm">'
+            f"<tr><td>每千人诉求量</td><td>{per_1k(kpis['valid'])}</td></tr>"
+            f"<tr><td>每万人诉求量</td><td>{fmt.per_10k(kpis['per_10k'])}</td></tr>"
+            f"<tr><td>每千人超期</td><td>{per_1k(kpis['overdue_open'])}</td></tr>"
+            "</table>")
+        reports = cached.recent_appeals(key, scope, period, as_of, channel="grid", limit=8)
+        count_url = case_link("received", scope, view, as_of, channel="grid")
+        widgets.panel_title("巡查上报", f"{view.period_label()}")
+        st.html(f'<div class="tile-note"><a href="{count_url}" target="_self">全部巡查上报工单 ›</a></div>')
+        if reports.empty:
+            widgets.empty_state("该时段没有网格员巡查上报。")
+        else:
+            st.dataframe(pd.DataFrame({
+                "时间": reports["created_at"].dt.strftime("%m-%d %H:%M"),
+                "类别": reports["category"] + "/" + reports["subcategory"].fillna(""),
+                "状态": ["已办结" if s == "closed" else ("已撤销" if s == "cancelled" else "在办")
+                       for s in reports["status"]],
+                "详情": [link("case", id=a) for a in reports["appeal_id"]],
+            }), hide_index=True, width="stretch", column_config={
+                "详情": st.column_config.LinkColumn(display_text="查看")})
+    with right:
+        widgets.panel_title("网格内诉求点位", f"{view.period_label()} · 红：超期 黄：在办 青：已办结")
+        points = cached.appeal_points(key, scope, period, as_of)
+        outline, bounds = cached.shapes(key, scope, scope.level)
+        if bounds is None:
+            widgets.empty_state("该网格没有边界数据。")
+            return
+        data = points.assign(color=[STATE_COLORS.get(s, [200, 200, 200]) + [220] for s in points["state"]],
+                             state_s=[STATE_LABELS.get(s, s) for s in points["state"]],
+                             created_s=points["created_at"].dt.strftime("%Y-%m-%d %H:%M"))
+        data = data[["appeal_id", "lon", "lat", "color", "state_s", "category", "created_s"]]
+        deck = layers.make_deck(
+            [layers.outline_layer(outline, color=(120, 220, 255, 230), width_px=2.5, layer_id="grid-outline"),
+             layers.points_layer(data)],
+            layers.fit_view(bounds, 900, 520),
+            tooltip={"html": "<b>{appeal_id}</b><br/>{category} · {state_s}<br/>{created_s}",
+                     "style": {"backgroundColor": "#0d1f3d", "color": "#dbe7ff"}},
+            tile_url=tile_url)
+        st.pydeck_chart(deck, height=520, key=f"points-{scope.code}")
+
+
+EMERGING_DAYS = 14
+
+
+def hotspot_section(key, scope: Scope, period: Period, as_of: dt.datetime, view: ViewParams) -> None:
+    """新发热点 (grids rising above their own seasonal baseline) and 重复诉求 (repeat clusters)."""
+    from .cases import figure_url
+
+    left, right = st.columns(2)
+    with left:
+        found = cached.emerging_hotspots(key, scope, as_of, EMERGING_DAYS, "grid")
+        widgets.panel_title("新发热点", f"近{EMERGING_DAYS}天显著高于本网格同期基线（泊松检验，Bonferroni 校正）")
+        if found.empty:
+            widgets.empty_state("近期没有显著上升的网格与类别。")
+        else:
+            window = {"period": "custom", "from": found["window_start"].iloc[0].isoformat(timespec="seconds"),
+                      "to": as_of.isoformat(timespec="seconds")}
+            st.dataframe(pd.DataFrame({
+                "网格": found["name"],
+                "类别": found["category"],
+                "近期件数": found["observed"],
+                "期望": found["expected"].round(1),
+                "倍数": found["ratio"].round(1),
+                "基线": found["baseline"],
+                "工单": [figure_url("valid", view, as_of, region=c, period=window, category=cat)
+                       for c, cat in zip(found["region_code"], found["category"])],
+            }), hide_index=True, width="stretch", height=min(38 + 35 * len(found), 320), column_config={
+                "工单": st.column_config.LinkColumn(display_text="明细"),
+                "基线": st.column_config.TextColumn(width="large")})
+    with right:
+        clusters = cached.repeat_clusters(key, scope, period, as_of, 50)
+        widgets.panel_title("重复诉求", f"{view.period_label()} · 同一地点同类诉求30天内反复出现（≥3件）")
+        if clusters.empty:
+            widgets.empty_state("该时段没有重复诉求簇。")
+        else:
+            st.dataframe(pd.DataFrame({
+                "网格": clusters["grid_name"],
+                "类别": clusters["category"],
+                "件数": clusters["count"],
+                "首次": clusters["first_at"].dt.strftime("%Y-%m-%d"),
+                "最近": clusters["last_at"].dt.strftime("%Y-%m-%d"),
+                "工单": [figure_url("received", view, as_of, region=scope.code, cluster=c)
+                       for c in clusters["cluster_id"]],
+            }), hide_index=True, width="stretch", height=min(38 + 35 * len(clusters), 320), column_config={
+                "工单": st.column_config.LinkColumn(display_text="明细")})
+
+
+def hotspot_outline_layer(key, scope: Scope, as_of: dt.datetime):
+    """Red outlines round the grids that are emerging hotspots now (None when there are none)."""
+    found = cached.emerging_hotspots(key, scope, as_of, EMERGING_DAYS, "grid")
+    if found.empty:
+        return None
+    codes = set(found["region_code"])
+    feats, _ = cached.shapes(key, scope, "grid") if cached.level_counts(key, scope).get("grid", 0) <= \
+        layers.MAX_FEATURES else ([], None)
+    hot = [f for f in feats if f["properties"]["code"] in codes]
+    if not hot:
+        return None
+    return layers.outline_layer(hot, color=(255, 60, 60, 255), width_px=3.5, layer_id="hotspots")
