@@ -29,6 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SCALES = {"city": 500_000, "province": 3_600_000}
+# the drill-down steps measured: top to a grid of 铁东区
+DRILL = {
+    "city": ("210300", "210302", "210302001", "210302001001001"),
+    "province": ("210000", "210300", "210302", "210302001", "210302001001001"),
+}
 
 
 def emit(name: str, seconds: float | None = None, rows: int | None = None, bytes_: int | None = None, **extra):
@@ -82,11 +87,11 @@ def big_screen_queries(con, now: dt.datetime) -> int:
     return rows
 
 
-def timed(fn, *args, repeat: int = 1):
+def timed(fn, *args, repeat: int = 1, **kwargs):
     best, result = None, None
     for _ in range(repeat):
         started = time.perf_counter()
-        result = fn(*args)
+        result = fn(*args, **kwargs)
         elapsed = time.perf_counter() - started
         best = elapsed if best is None else min(best, elapsed)
     return best, result
@@ -134,8 +139,12 @@ def main() -> int:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    def run_page() -> AppTest:
+    def run_page(page: str | None = None, **params) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        if page:
+            at.switch_page(page)
+        for k, v in params.items():
+            at.query_params[k] = v
         at.run()
         if at.exception:
             raise RuntimeError(at.exception[0].value)
@@ -143,9 +152,9 @@ def main() -> int:
 
     st.cache_data.clear()
     st.cache_resource.clear()
-    seconds, at = timed(run_page)
+    seconds, at = timed(lambda: run_page())
     emit("big_screen_server_cold", seconds)
-    seconds, at = timed(run_page, repeat=3)
+    seconds, at = timed(lambda: run_page(), repeat=3)
     map_json = at.get("deck_gl_json_chart")[0].proto.json
     page_bytes = sum(len(el.proto.SerializeToString()) for el in at.get("deck_gl_json_chart")) + sum(
         len(el.proto.SerializeToString()) for el in at.get("plotly_chart"))
@@ -153,6 +162,20 @@ def main() -> int:
          speedup_vs_naive=round(naive / seconds, 1))
     emit("map_payload", None, bytes_=len(map_json.encode()), features=map_json.count('"Feature"'))
     emit("charts_and_map_payload", None, bytes_=page_bytes)
+
+    # drill-down: each step cold (first visit of that region) and warm (a second look)
+    for step, code in enumerate(DRILL[args.scale]):
+        seconds, at = timed(run_page, "pages/region.py", region=code)
+        emit(f"drill_{step}_{code}_cold", seconds)
+        seconds, at = timed(run_page, "pages/region.py", repeat=3, region=code)
+        maps = at.get("deck_gl_json_chart")
+        emit(f"drill_{step}_{code}_warm", seconds, target_seconds=0.5,
+             bytes_=sum(len(m.proto.json.encode()) for m in maps))
+    for figure, code in (("overdue_open", DRILL[args.scale][-3]), ("received", DRILL[args.scale][-2])):
+        seconds, at = timed(run_page, "pages/cases.py", figure=figure, region=code, period="year")
+        emit(f"case_list_{figure}_{code}_cold", seconds)
+        seconds, at = timed(run_page, "pages/cases.py", repeat=3, figure=figure, region=code, period="year")
+        emit(f"case_list_{figure}_{code}_warm", seconds)
     emit("peak_memory", None, bytes_=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return 0
 

@@ -34,8 +34,8 @@ def comparison(conn, scope: Scope, period: Period, as_of: dt.datetime) -> pd.Dat
     The parent's average of a count is the parent's count divided by the number
     of regions at this region's level under the parent (the mean sibling); of a
     rate or 每万人诉求量, the parent's own figure (which weighs every appeal
-    equally). Without a parent (the whole territory) or a bounded period, the
-    comparison is None.
+    equally). Without a parent (the whole territory), a bounded period, or data
+    covering all of last year's period, the comparison is None.
     """
     own = queries.kpis(conn, scope, period, as_of)
     parent_row, siblings = None, None
@@ -46,6 +46,9 @@ def comparison(conn, scope: Scope, period: Period, as_of: dt.datetime) -> pd.Dat
             parent_row = queries.kpis(conn, parent, period, as_of)
             siblings = queries.level_counts(conn, parent).get(scope.level, 0) or None
     earlier = shift_period(period)
+    first, _ = queries.data_range(conn, Scope.whole())
+    if earlier is not None and (first is None or first > earlier.start):
+        earlier = None  # last year's period lies (partly) before the data begin: no honest comparison
     last = queries.kpis(conn, scope, earlier, year_earlier(as_of)) if earlier is not None else None
     rows = []
     for key in COMPARED:

@@ -153,3 +153,51 @@ def test_optional_tile_basemap(tmp_path_factory, chrome, artifacts_dir):
     assert hits, "no tile was requested"
     # the green tiles show around the territory
     assert browser.share_of_color(shot, browser.TILE_GREEN) > 0.1
+
+
+def _click_until_url_changes(page, deck, before: str) -> bool:
+    """Click points of the map (centre first) until one hits a child and the page goes down a level."""
+    box = deck.bounding_box()
+    for fx, fy in ((0.5, 0.5), (0.45, 0.45), (0.55, 0.55), (0.4, 0.6), (0.6, 0.4), (0.5, 0.35), (0.35, 0.5)):
+        page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+        try:
+            page.wait_for_url(lambda u: u != before, timeout=8_000)
+            return True
+        except Exception:  # noqa: BLE001 - a miss (an edge, a gap): try the next point
+            continue
+    return False
+
+
+def test_drill_down_by_clicking_the_map(server, chrome, artifacts_dir):
+    url, _ = server
+    page = chrome.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(f"{url}/region?period=year")
+    page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=60_000)
+    page.wait_for_timeout(2500)
+    assert "鞍山市" in page.locator(".screen-title").first.inner_text()
+    seen = []
+    for level_name, digits in (("区县", 6), ("街道", 9), ("社区", 12), ("网格", 15)):
+        deck = page.locator('[data-testid="stDeckGlJsonChart"]').first
+        assert _click_until_url_changes(page, deck, page.url), f"no click on the map went down to a {level_name}"
+        page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=60_000)
+        page.wait_for_timeout(2500)
+        region = page.url.split("region=")[1].split("&")[0]
+        assert len(region) == digits, page.url
+        assert level_name in page.locator(".screen-title").first.inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert "period=year" in page.url
+        seen.append(page.url)
+        page.screenshot(path=str(artifacts_dir / f"drill_{len(seen)}_{level_name}.png"))
+        # the URL alone reproduces the view
+        title = page.locator(".screen-title").first.inner_text()
+        page.reload()
+        page.wait_for_selector(".screen-title", timeout=60_000)
+        page.wait_for_timeout(1500)
+        assert page.locator(".screen-title").first.inner_text().split("截至")[0] == title.split("截至")[0]
+    # the grid shows its worker and its appeals as points
+    assert "网格员" in page.locator('[data-testid="stMain"]').inner_text()
+    # the back button goes up again
+    page.go_back()
+    page.wait_for_timeout(4000)
+    assert "社区" in page.locator(".screen-title").first.inner_text()
+    page.close()
