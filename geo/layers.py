@@ -141,6 +141,19 @@ def choropleth_layer(feats: list[dict], layer_id: str = "choropleth") -> pdk.Lay
     )
 
 
+def pickable_outline(feats: list[dict], layer_id: str = "children-pick") -> pdk.Layer:
+    """Invisible fills that still take clicks (to drill down while another layer colours the map)."""
+    return pdk.Layer(
+        "GeoJsonLayer",
+        {"type": "FeatureCollection", "features": feats},
+        id=layer_id,
+        pickable=True,
+        stroked=False,
+        filled=True,
+        get_fill_color=[0, 0, 0, 1],
+    )
+
+
 def outline_layer(feats: list[dict], *, color, width_px: float, layer_id: str) -> pdk.Layer:
     return pdk.Layer(
         "GeoJsonLayer",

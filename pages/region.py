@@ -76,8 +76,11 @@ def page() -> None:
         left, right = st.columns([3, 2])
         with left:
             widgets.panel_title(f"下辖{LEVEL_LABELS[level]}", f"{view.period_label()} · 按{region.MAP_METRICS[metric][0]}着色 · 点击进入")
+            hexagons = st.toggle("近7天热力六边形", value=st.query_params.get("layer") == "hex", key="hex_toggle")
+            if hexagons != (st.query_params.get("layer") == "hex"):
+                st.query_params["layer"] = "hex" if hexagons else "metric"
             clicked = region.children_map(key, scope, level, period, as_of, metric, height=560,
-                                          tile_url=cfg.tile_url)
+                                          tile_url=cfg.tile_url, hexagons=hexagons)
             if clicked and clicked != scope.code:
                 go_to(clicked)
         with right:

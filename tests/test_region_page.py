@@ -120,3 +120,14 @@ def test_queries_behind_the_page_agree_with_children(city):
     kids = queries.children(con, Scope("210302", "district"), period, as_of, "street")
     whole = queries.kpis(con, Scope("210302", "district"), period, as_of)
     assert int(kids["received"].sum()) == whole["received"]
+
+
+def test_the_hexagon_layer_shows_recent_appeals(page):
+    import json
+
+    at = page(region="210302", layer="hex")
+    spec = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    kinds = {layer["@@type"] for layer in spec["layers"]}
+    assert "PolygonLayer" in kinds  # the hexagons
+    hexes = next(layer for layer in spec["layers"] if layer["@@type"] == "PolygonLayer")
+    assert 0 < len(hexes["data"]) <= 3000

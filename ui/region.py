@@ -105,8 +105,17 @@ def child_level(key, scope: Scope) -> str | None:
     return below[0] if below else None
 
 
+def hexagon_layer(key, scope: Scope, bounds, as_of: dt.datetime):
+    """The last 7 days' appeals in hexagons sized to the view (at most ~3,000 of them)."""
+    from geo import hexbins
+
+    cell = hexbins.cell_for(bounds)
+    bins, mid_lat = cached.hex_bins(key, scope, Period.preset("7d", as_of.date()), as_of, cell)
+    return None if bins.empty else hexbins.hexagon_layer(bins, cell, mid_lat)
+
+
 def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.datetime, metric: str, *,
-                 height: int, tile_url: str = "") -> str | None:
+                 height: int, tile_url: str = "", hexagons: bool = False) -> str | None:
     """The children coloured by ``metric`` inside the region's outline; returns the code of a clicked child."""
     feats, bounds = cached.shapes(key, scope, level)
     if bounds is None:
@@ -128,6 +137,12 @@ def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.dateti
         }
     shown = [{**f, "properties": {**f["properties"], **by_code.get(f["properties"]["code"], {})}} for f in feats]
     deck_layers = [layers.choropleth_layer(shown)]
+    if hexagons:  # the recent appeals over a dimmed choropleth
+        deck_layers[0] = layers.outline_layer(shown, color=(160, 190, 230, 120), width_px=0.8, layer_id="children")
+        deck_layers.append(layers.pickable_outline(shown))
+        hexes = hexagon_layer(key, scope, bounds, as_of)
+        if hexes is not None:
+            deck_layers.append(hexes)
     hot = hotspot_outline_layer(key, scope, as_of)
     if hot is not None:
         deck_layers.append(hot)
@@ -140,9 +155,12 @@ def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.dateti
     deck = layers.make_deck(deck_layers, layers.fit_view(bounds, 900, height), tooltip=TOOLTIP, tile_url=tile_url)
     event = st.pydeck_chart(deck, height=height, key=f"drill-{scope.code}-{level}", on_select="rerun",
                             selection_mode="single-object")
-    legend_palette = palette
-    widgets.legend(breaks, legend_palette, label)
-    picked = (event.selection.get("objects") or {}).get("choropleth") if event else None
+    if hexagons:
+        st.caption("六边形：近7天诉求件数（颜色越暖越多）；红框：新发热点；点击区域进入下一级")
+    else:
+        widgets.legend(breaks, palette, label)
+    objects = (event.selection.get("objects") or {}) if event else {}
+    picked = objects.get("choropleth") or objects.get("children-pick")
     if picked:
         props = picked[0].get("properties", picked[0])
         return props.get("code")
