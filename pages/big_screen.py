@@ -15,7 +15,7 @@ from data_access import cached
 from ui import boot
 from data_access.queries import UnknownRegion
 from data_access.scope import Period, Scope
-from ui import charts, maps, params, tables, theme, widgets
+from ui import charts, maps, params, region, tables, theme, widgets
 from ui.cases import figure_url
 from ui import format as fmt
 
@@ -105,14 +105,18 @@ def screen() -> None:
     with left:
         last30 = Period.preset("30d", today)
         widgets.panel_title("近30天受理与办结", "按日")
-        st.plotly_chart(charts.trend(cached.daily_trend(key, scope, last30, as_of), 262, today),
-                        config=theme.PLOTLY_CONFIG, key="trend")
+        clicks = {} if view.kiosk else {"on_select": "rerun", "selection_mode": "points"}  # staff open lists
+        event = st.plotly_chart(charts.trend(cached.daily_trend(key, scope, last30, as_of), 262, today),
+                                config=theme.PLOTLY_CONFIG, key="trend", **clicks)
+        region.open_selected_day(event if clicks else None, scope, view, as_of)
         widgets.panel_title("诉求类别 Top 10", period_label)
-        st.plotly_chart(charts.categories(cached.category_counts(key, scope, period, as_of), 282),
-                        config=theme.PLOTLY_CONFIG, key="categories")
+        event = st.plotly_chart(charts.categories(cached.category_counts(key, scope, period, as_of), 282),
+                                config=theme.PLOTLY_CONFIG, key="categories", **clicks)
+        region.open_selected_bar(event if clicks else None, scope, view, "category", as_of)
         widgets.panel_title("受理渠道", period_label)
-        st.plotly_chart(charts.channels(cached.channel_counts(key, scope, period, as_of), 262),
-                        config=theme.PLOTLY_CONFIG, key="channels")
+        event = st.plotly_chart(charts.channel_bars(cached.channel_counts(key, scope, period, as_of), 262),
+                                config=theme.PLOTLY_CONFIG, key="channels", **clicks)
+        region.open_selected_bar(event if clicks else None, scope, view, "channel", as_of)
     with centre:
         maps.render(key, scope, period, period_label, as_of, height=862, tile_url=cfg.tile_url)
     with right:

@@ -16,7 +16,6 @@ from ui import boot
 from data_access.queries import UnknownRegion
 from data_access.scope import LEVEL_LABELS, Period, Scope
 from ui import charts, params, region, theme, widgets
-from ui.cases import figure_url
 from ui import format as fmt
 
 boot.ensure_routed()
@@ -120,47 +119,19 @@ def charts_row(key, scope: Scope, period: Period, as_of) -> None:
         trend = cached.daily_trend(key, scope, bounded, as_of)
         event = st.plotly_chart(charts.trend(trend, 300, as_of.date()), config=theme.PLOTLY_CONFIG,
                                 key="region_trend", on_select="rerun", selection_mode="points")
-        open_selected_day(event, scope, as_of)
+        region.open_selected_day(event, scope, view, as_of)
     with cat_col:
         widgets.panel_title("诉求类别", "点击查看工单")
         cats = cached.category_counts(key, scope, period, as_of, 12)
         event = st.plotly_chart(charts.categories(cats, 300), config=theme.PLOTLY_CONFIG, key="region_categories",
                                 on_select="rerun", selection_mode="points")
-        open_selected_bar(event, scope, "category", as_of)
+        region.open_selected_bar(event, scope, view, "category", as_of)
     with chan_col:
         widgets.panel_title("受理渠道", "点击查看工单")
         chans = cached.channel_counts(key, scope, period, as_of)
         event = st.plotly_chart(charts.channel_bars(chans, 300), config=theme.PLOTLY_CONFIG, key="region_channels",
                                 on_select="rerun", selection_mode="points")
-        open_selected_bar(event, scope, "channel", as_of)
-
-
-def _selected(event) -> list[dict]:
-    if not event:
-        return []
-    return list((event.get("selection") or {}).get("points") or [])
-
-
-def _open_list(url: str) -> None:
-    from urllib.parse import parse_qsl, urlsplit
-
-    st.switch_page("pages/cases.py", query_params=dict(parse_qsl(urlsplit(url).query)))
-
-
-def open_selected_bar(event, scope: Scope, field: str, as_of) -> None:
-    points = _selected(event)
-    if points:
-        value = points[0].get("customdata", [None])[0] if points[0].get("customdata") else points[0].get("y")
-        _open_list(figure_url("received", view, as_of, region=scope.code, **{field: value}))
-
-
-def open_selected_day(event, scope: Scope, as_of) -> None:
-    points = _selected(event)
-    if points:
-        day = str(points[0].get("x"))[:10]
-        figure = "closed_in_period" if points[0].get("curve_number") == 1 else "received"  # trace 1: 办结
-        _open_list(figure_url(figure, view, as_of, region=scope.code,
-                              period={"period": "custom", "from": day, "to": day}))
+        region.open_selected_bar(event, scope, view, "channel", as_of)
 
 
 page()

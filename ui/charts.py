@@ -9,8 +9,6 @@ from data_access.vocab import CHANNELS, label
 
 from . import theme
 
-CHANNEL_COLORS = ["#3fc1ff", "#36cfc9", "#9254de", "#fadb14", "#ff7a45", "#f759ab", "#73d13d", "#8c8c8c"]
-
 
 def trend(df: pd.DataFrame, height: int, today=None) -> go.Figure:
     """Daily received and closed; today's unfinished day is drawn apart, so it does not read as a drop."""
@@ -43,24 +41,15 @@ def categories(df: pd.DataFrame, height: int) -> go.Figure:
     return fig
 
 
-def channels(df: pd.DataFrame, height: int) -> go.Figure:
-    names = [label(CHANNELS, c) for c in df["channel"]]
-    fig = go.Figure(go.Pie(labels=names, values=df["received"], hole=0.55, sort=False,
-                           marker=dict(colors=CHANNEL_COLORS[: len(df)]), textinfo="percent",
-                           textfont=dict(size=11), hovertemplate="%{label}: %{value:,} (%{percent})<extra></extra>"))
-    fig.update_layout(**theme.plotly_layout(height, showlegend=True,
-                                            legend=dict(font=dict(size=11), x=1.0, y=0.5, xanchor="left")))
-    return fig
-
-
 def channel_bars(df: pd.DataFrame, height: int) -> go.Figure:
     """Channels as bars (clickable: each bar carries its channel code)."""
     d = df.sort_values("received")
+    total = max(int(d["received"].sum()), 1)
     names = [label(CHANNELS, c) for c in d["channel"]]
     fig = go.Figure(go.Bar(x=d["received"], y=names, orientation="h", customdata=d[["channel"]].to_numpy(),
                            marker=dict(color=theme.GREEN, opacity=0.85),
-                           text=[f"{v:,}" for v in d["received"]], textposition="outside", cliponaxis=False,
-                           hovertemplate="%{y}: %{x:,}<extra></extra>"))
-    fig.update_layout(**theme.plotly_layout(height, margin=dict(l=8, r=44, t=4, b=4)))
+                           text=[f"{v:,} · {v / total:.0%}" for v in d["received"]], textposition="outside",
+                           cliponaxis=False, hovertemplate="%{y}: %{x:,}<extra></extra>"))
+    fig.update_layout(**theme.plotly_layout(height, margin=dict(l=8, r=70, t=4, b=4)))
     fig.update_xaxes(visible=False)
     return fig

@@ -123,6 +123,8 @@ def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.dateti
         return None
     values = cached.children(key, scope, period, as_of, level)
     label, good = MAP_METRICS[metric]
+    if not values[metric].notna().any() and metric == "per_10k":  # regions without populations
+        metric, label = "received", "受理量（无人口数据）"
     palette = list(reversed(layers.PALETTE)) if good else layers.PALETTE
     colors, breaks = layers.quantile_colors(values[metric], palette)
     by_code = {}
@@ -334,3 +336,40 @@ def hotspot_outline_layer(key, scope: Scope, as_of: dt.datetime):
     if not hot:
         return None
     return layers.outline_layer(hot, color=(255, 60, 60, 255), width_px=3.5, layer_id="hotspots")
+
+
+# ------------------------------------------------------------ chart clicks ---
+# A click on a point of the trend or a bar of a chart opens the appeals it counts.
+
+def _selected(event) -> list[dict]:
+    if not event:
+        return []
+    return list((event.get("selection") or {}).get("points") or [])
+
+
+def _open_list(url: str) -> None:
+    from urllib.parse import parse_qsl, urlsplit
+
+    st.switch_page("pages/cases.py", query_params=dict(parse_qsl(urlsplit(url).query)))
+
+
+def open_selected_bar(event, scope: Scope, view: ViewParams, field: str, as_of: dt.datetime) -> None:
+    """A bar of the category or channel chart: its appeals received in the period."""
+    from .cases import figure_url
+
+    points = _selected(event)
+    if points:
+        value = points[0].get("customdata", [None])[0] if points[0].get("customdata") else points[0].get("y")
+        _open_list(figure_url("received", view, as_of, region=scope.code, **{field: value}))
+
+
+def open_selected_day(event, scope: Scope, view: ViewParams, as_of: dt.datetime) -> None:
+    """A point of the trend: that day's received (trace 0 and today's marker) or closed (trace 1) appeals."""
+    from .cases import figure_url
+
+    points = _selected(event)
+    if points:
+        day = str(points[0].get("x"))[:10]
+        figure = "closed_in_period" if points[0].get("curve_number") == 1 else "received"
+        _open_list(figure_url(figure, view, as_of, region=scope.code,
+                              period={"period": "custom", "from": day, "to": day}))
