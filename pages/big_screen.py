@@ -28,24 +28,14 @@ cfg = cached.settings()
 @st.fragment(run_every=cfg.refresh_seconds)
 @widgets.guard
 def screen() -> None:
-    try:
-        fresh = cached.refresh()
-    except cached.StoreUnavailable as exc:
-        st.error(str(exc))
-        return
-    if fresh.empty:
-        widgets.header("党群一张网 · 诉求指挥中心", "全域", fresh, cfg.timezone)
-        if fresh.error:
-            st.error(f"无法连接诉求数据库 {fresh.source}。\n\n{fresh.error}")
-        else:
-            widgets.empty_state("诉求数据库中暂无数据。",
-                                "生成演示数据：`python -m data_access seed`；导入本市数据见 docs/。")
+    fresh = widgets.current_data(
+        before_message=lambda f: widgets.header("党群一张网 · 诉求指挥中心", "全域", f, cfg.timezone),
+        hint="生成演示数据：`python -m data_access seed`；导入本市数据见 docs/import.md。")
+    if fresh is None:
         return
 
     key = cached.token(fresh)
-    as_of = cached.as_of(fresh)
-    if view.as_of is not None and view.as_of < as_of:  # a past moment, e.g. historical data
-        as_of = view.as_of
+    as_of = widgets.as_of_shown(fresh, view)  # the data's time, or a past moment from the URL
     today = as_of.date()
     for problem in view.problems:
         st.warning(problem)

@@ -26,21 +26,11 @@ ui.style(view.kiosk)
 
 @widgets.guard
 def page() -> None:
-    try:
-        fresh = cached.refresh()
-    except cached.StoreUnavailable as exc:
-        st.error(str(exc))
-        return
-    if fresh.empty:
-        if fresh.error:
-            st.error(f"无法连接诉求数据库 {fresh.source}。\n\n{fresh.error}")
-        else:
-            widgets.empty_state("诉求数据库中暂无数据。")
+    fresh = widgets.current_data()
+    if fresh is None:
         return
     key = cached.token(fresh)
-    as_of = cached.as_of(fresh)
-    if view.as_of is not None and view.as_of < as_of:  # a past moment: the figure as it was then
-        as_of = view.as_of
+    as_of = widgets.as_of_shown(fresh, view)  # a past moment from the URL: the figure as it was then
     home = params.link("big_screen", **({"region": view.region} if view.region else {}), **view.carried())
     try:
         req = ui.read_request()

@@ -26,14 +26,11 @@ cfg = cached.settings()
 
 @widgets.guard
 def page() -> None:
-    fresh = cached.refresh()
-    if fresh.empty:
-        widgets.empty_state("诉求数据库中暂无数据。" if not fresh.error else f"无法连接诉求数据库：{fresh.error}")
+    fresh = widgets.current_data()
+    if fresh is None:
         return
     key = cached.token(fresh)
-    as_of = cached.as_of(fresh)
-    if view.as_of is not None and view.as_of < as_of:
-        as_of = view.as_of
+    as_of = widgets.as_of_shown(fresh, view)
     for problem in view.problems:
         st.warning(problem)
     try:

@@ -108,3 +108,35 @@ def guard(render):
             st.error(f"页面出错（{type(exc).__name__}），详细信息已记录在服务器日志中。")
 
     return wrapper
+
+
+def current_data(*, before_message=None, hint: str = ""):
+    """Sync if due and return the store's freshness; or say on screen why there is nothing to show.
+
+    ``before_message`` draws something (the big screen's header) before such a
+    message. Returns None when the page should stop.
+    """
+    from data_access import cached
+
+    try:
+        fresh = cached.refresh()
+    except cached.StoreUnavailable as exc:
+        st.error(str(exc))
+        return None
+    if fresh.empty:
+        if before_message is not None:
+            before_message(fresh)
+        if fresh.error:
+            st.error(f"无法连接诉求数据库 {fresh.source}。\n\n{fresh.error}")
+        else:
+            empty_state("诉求数据库中暂无数据。", hint)
+        return None
+    return fresh
+
+
+def as_of_shown(fresh, view):
+    """The moment figures are judged at: the data's time, or an earlier ``as_of`` from the URL."""
+    from data_access import cached
+
+    as_of = cached.as_of(fresh)
+    return view.as_of if view.as_of is not None and view.as_of < as_of else as_of
