@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -33,7 +34,7 @@ from .scope import LEVELS
 metadata = MetaData()
 
 # Bump when a table below changes: an older store is then emptied and copied again.
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 PATH_COLUMNS = {level: f"{level}_code" for level in LEVELS}
 
@@ -49,13 +50,13 @@ def _copy_of(table: Table, *, rename: dict | None = None, extra: tuple = ()) -> 
             kind = DateTime()
         elif isinstance(kind, Float):
             kind = Double()  # DuckDB's FLOAT is 32-bit: too coarse for coordinates and rates
-        elif isinstance(kind, (Integer,)):
-            kind = Integer()
+        elif isinstance(kind, Integer):
+            kind = BigInteger()
         elif isinstance(kind, LargeBinary):
             kind = LargeBinary()
         else:
             kind = String()
-        cols.append(Column(rename.get(c.name, c.name), kind, primary_key=c.primary_key))
+        cols.append(Column(rename.get(c.name, c.name), kind, primary_key=c.primary_key, autoincrement=False))
     return cols + list(extra)
 
 
@@ -74,6 +75,7 @@ facts = Table(
 regions = Table("regions", metadata, *_copy_of(schema.regions))
 departments = Table("departments", metadata, *_copy_of(schema.departments))
 grid_workers = Table("grid_workers", metadata, *_copy_of(schema.grid_workers))
+supervisions = Table("supervisions", metadata, *_copy_of(schema.supervisions))
 
 # the ancestors of every region, itself included, one column per level
 region_paths = Table(

@@ -48,6 +48,10 @@ class Settings:
     stale_after_seconds: int = 300
     # optional XYZ raster tile URL for the map's basemap (offline when empty)
     tile_url: str = ""
+    # 临期 (yellow): remaining working time at most this share of the allowed
+    # working time, or at most this many working days, whichever comes first
+    due_soon_fraction: float = 0.2
+    due_soon_workdays: float = 1.0
     query_timeout_seconds: float = 30.0
     max_rows: int = 100_000
     # show appellants' names, phones and full addresses unmasked (data_access.privacy);
@@ -64,6 +68,8 @@ _ENV = {
     "sync_lookback_seconds": ("APPEALS_SYNC_LOOKBACK_SECONDS", float),
     "stale_after_seconds": ("APPEALS_STALE_AFTER_SECONDS", int),
     "tile_url": ("APPEALS_TILE_URL", str),
+    "due_soon_fraction": ("APPEALS_DUE_SOON_FRACTION", float),
+    "due_soon_workdays": ("APPEALS_DUE_SOON_WORKDAYS", float),
     "query_timeout_seconds": ("APPEALS_QUERY_TIMEOUT_SECONDS", float),
     "max_rows": ("APPEALS_MAX_ROWS", int),
     "show_personal_data": ("APPEALS_SHOW_PERSONAL_DATA", boolean),

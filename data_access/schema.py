@@ -113,6 +113,12 @@ appeals = Table(
     # data-quality warnings an importer raised for this row, comma-separated kinds
     # (e.g. "no_location,missing_deadline"); NULL when clean
     Column("quality_flags", String(255)),
+    # the deadline engine (data_access/deadlines.py): where the deadline came from
+    # (rule | import | manual), when the open appeal turns yellow (临期), and since
+    # when it is paused (挂起; the clock stops, the deadline moves on resume)
+    Column("deadline_source", String(16)),
+    Column("warn_at", _Time),
+    Column("paused_since", _Time),
 )
 # The incremental sync reads by (updated_at, appeal_id).
 Index("ix_appeals_updated_at", appeals.c.updated_at, appeals.c.appeal_id)
@@ -127,6 +133,57 @@ appeal_events = Table(
     Column("event_at", _Time, nullable=False),
     Column("actor", String(100)),
     Column("note", Text),
+)
+
+# 办理时限 by category and urgency: data an administrator can change
+# (python -m data_access rules …). The most specific rule wins: category +
+# subcategory + urgency, then category + urgency, then urgency alone.
+time_limit_rules = Table(
+    "time_limit_rules",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("category", String(64)),  # NULL: any category
+    Column("subcategory", String(100)),  # NULL: any subcategory
+    Column("urgency", String(16)),  # urgent | normal | consult | NULL (any)
+    Column("limit_hours", Double),  # clock hours (紧急), or
+    Column("limit_workdays", Integer),  # working days (一般, 咨询)
+    Column("feedback_hours", Double),
+    Column("feedback_workdays", Integer),
+    Column("updated_at", _Time, nullable=False),
+)
+
+# 督办: one row per supervision; an unanswered one past its due time escalates
+# one level (street → district → city) into a new row
+supervisions = Table(
+    "supervisions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("appeal_id", String(64), nullable=False, index=True),
+    Column("level", String(16), nullable=False),  # street | district | city
+    Column("region_code", String(32)),  # the supervising region (the appeal's street or district, or the city)
+    Column("department_code", String(32)),  # the department supervised
+    Column("reason", Text, nullable=False),
+    Column("supervisor", String(64), nullable=False),
+    Column("created_at", _Time, nullable=False),
+    Column("due_at", _Time, nullable=False),  # the response is due by then
+    Column("status", String(16), nullable=False),  # open | answered | escalated
+    Column("answered_at", _Time),
+    Column("answer", Text),
+    Column("escalated_from", BigInteger().with_variant(Integer(), "sqlite")),  # the supervision it replaces
+    Column("updated_at", _Time, nullable=False, index=True),
+)
+
+# append-only record of who did what (supervisions now; sign-ins, views and exports later)
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", _Time, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(64)),
+    Column("region_code", String(32)),
+    Column("detail", Text),
 )
 
 # Columns of ``appeals`` copied into the analytics store (everything but free text

@@ -55,7 +55,15 @@ EVENT_TYPES = {
     "feedback": "反馈",
     "rate": "评价",
     "supervise": "督办",
+    "pause": "挂起",
+    "resume": "恢复办理",
+    "extend": "延期",
+    "answer": "督办答复",
+    "escalate": "督办升级",
 }
+
+SUPERVISION_LEVELS = {"street": "街道", "district": "区", "city": "市"}
+SUPERVISION_STATUSES = {"open": "待答复", "answered": "已答复", "escalated": "已升级"}
 
 
 def label(vocab: dict, code: str | None, default: str = "未知") -> str:

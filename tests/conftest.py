@@ -58,6 +58,9 @@ APPEAL_DEFAULTS = {
     "is_repeat": False,
     "is_supervised": False,
     "quality_flags": None,
+    "deadline_source": None,
+    "warn_at": None,
+    "paused_since": None,
 }
 
 

@@ -267,7 +267,8 @@ def _edge_appeals() -> list[dict]:
 
 
 def _complete(a: dict) -> dict:
-    defaults = {
+    defaults = {c.name: None for c in schema.appeals.columns}  # any column added later is NULL
+    defaults |= {
         "channel": "hotline", "category": "城市管理", "subcategory": None, "urgency": "normal",
         "summary": "测试诉求", "appellant_name": "张三", "appellant_phone": "13800000000", "address": "某路1号",
         "lon": None, "lat": None, "grid_code": None, "department_code": None, "handling_level": None,
