@@ -1,16 +1,31 @@
-"""Router: the pages of the appeal command center."""
+"""Router: who is looking (``ui.auth.gate``), then the pages they may open."""
 
 import streamlit as st
 
-from ui import boot
+from ui import auth, boot
 
 st.set_page_config(page_title="诉求指挥中心", page_icon="📡", layout="wide", initial_sidebar_state="collapsed")
 
-kiosk = st.query_params.get("kiosk", "") not in ("", "0", "false")
+try:
+    principal = auth.gate()
+except Exception as exc:  # noqa: BLE001 - the accounts live in the system of record: say so, no traceback
+    st.error(f"无法核验登录状态：诉求数据库无法访问（{type(exc).__name__}）。请稍后重试或联系管理员。")
+    st.stop()
+kiosk = principal is None or principal.is_kiosk or st.query_params.get("kiosk", "") not in ("", "0", "false")
 pages = [
     st.Page("pages/big_screen.py", title="指挥大屏", icon="📺", url_path="big-screen", default=True),
     st.Page("pages/region.py", title="区域下钻", icon="🗺️", url_path="region"),
+    st.Page("pages/alerts.py", title="超期预警与督办", icon="🚨", url_path="alerts"),
     st.Page("pages/cases.py", title="工单列表", icon="📋", url_path="cases"),
     st.Page("pages/case.py", title="工单详情", icon="📄", url_path="case", visibility="hidden"),
+    st.Page("pages/audit.py", title="审计日志", icon="🔍", url_path="audit",
+            visibility="visible" if principal is not None and principal.role == "admin" else "hidden"),
 ]
-boot.run_routed(st.navigation(pages, position="hidden" if kiosk else "sidebar").run)
+navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")
+if principal is None:
+    boot.run_routed(auth.sign_in_form)
+else:
+    auth.set_cookie_script()
+    if not principal.is_kiosk:
+        auth.account_box(principal)
+    boot.run_routed(navigation.run)

@@ -11,6 +11,7 @@ The demo data is built once under bench/out/<scale>/ and reused. Measured:
 * the floor: the raw queries the big screen needs, run directly on DuckDB;
 * the naive baseline: the same queries on the SQLite system of record;
 * the bytes of the map sent to the browser;
+* the drill-down steps, the case lists and the warning page (/alerts), cold and warm;
 * the process's peak memory.
 """
 
@@ -102,6 +103,7 @@ def main() -> int:
     parser.add_argument("--scale", choices=SCALES, default="city")
     parser.add_argument("--appeals", type=int, help="override the number of appeals (a new folder is used)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--only", choices=("alerts",), help="measure only this page (after the sync)")
     args = parser.parse_args()
     from streamlit import logger as st_logger
 
@@ -139,8 +141,11 @@ def main() -> int:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    from tests.conftest import sign_in
+
     def run_page(page: str | None = None, **params) -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        sign_in(at)  # a city-level account: the whole territory
         if page:
             at.switch_page(page)
         for k, v in params.items():
@@ -152,6 +157,20 @@ def main() -> int:
 
     st.cache_data.clear()
     st.cache_resource.clear()
+    if args.only != "alerts":
+        pages_but_alerts(run_page, args, floor, naive)
+    # the warning page (/alerts): every open red and yellow appeal of the territory, then of one district
+    for name, params in (("alerts_all", {}), (f"alerts_{DRILL[args.scale][-3]}", {"region": DRILL[args.scale][-3]})):
+        seconds, at = timed(run_page, "pages/alerts.py", **params)
+        emit(f"{name}_cold", seconds)
+        seconds, at = timed(run_page, "pages/alerts.py", repeat=3, **params)
+        emit(f"{name}_warm", seconds, target_seconds=0.5, rows=len(at.dataframe[0].value) if at.dataframe else 0)
+    emit("peak_memory", None, bytes_=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return 0
+
+
+def pages_but_alerts(run_page, args, floor: float, naive: float) -> None:
+    """The big screen, the drill-down steps and two case lists, cold and warm."""
     seconds, at = timed(lambda: run_page())
     emit("big_screen_server_cold", seconds)
     seconds, at = timed(lambda: run_page(), repeat=3)
@@ -176,8 +195,6 @@ def main() -> int:
         emit(f"case_list_{figure}_{code}_cold", seconds)
         seconds, at = timed(run_page, "pages/cases.py", repeat=3, figure=figure, region=code, period="year")
         emit(f"case_list_{figure}_{code}_warm", seconds)
-    emit("peak_memory", None, bytes_=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return 0
 
 
 if __name__ == "__main__":

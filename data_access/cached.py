@@ -11,7 +11,10 @@ Pages call the functions below; they never touch SQL or connections.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import functools
+import inspect
 import threading
 import time
 from dataclasses import dataclass
@@ -22,7 +25,7 @@ import streamlit as st
 
 from geo import layers
 
-from . import queries, sync
+from . import access, queries, sync
 from .analytics import open_store
 from .clock import local_now
 from .config import Settings, load_settings, redact_url
@@ -96,6 +99,7 @@ def refresh(*, force: bool = False) -> Freshness:
     if due and store.lock.acquire(blocking=False):
         try:
             store.last_attempt = time.monotonic()
+            _escalate(cfg)
             sync.sync(_engine(cfg.db_url), store.con, timezone=cfg.timezone,
                       lookback_seconds=cfg.sync_lookback_seconds)
             store.last_error = None
@@ -112,6 +116,26 @@ def refresh(*, force: bool = False) -> Freshness:
              or store.last_error is not None)
     return Freshness(version=status.version, store=store.path, synced_at=status.last_success_at, stale=stale,
                      error=store.last_error, appeals=status.appeals, source=redact_url(cfg.db_url))
+
+
+def _escalate(cfg: Settings) -> None:
+    """Supervisions left unanswered past their due time go up one level, before the sync copies them.
+
+    A database the dashboard may not write to (a city's views) is left alone.
+    """
+    from sqlalchemy import inspect
+
+    from . import supervision
+
+    engine = _engine(cfg.db_url)
+    try:
+        if "supervisions" not in inspect(engine).get_table_names():
+            return
+        supervision.escalate_overdue(engine, now=local_now(cfg.timezone), timezone=cfg.timezone)
+    except Exception as exc:  # noqa: BLE001 - never block the dashboard's refresh
+        import logging
+
+        logging.getLogger("appeals").warning("automatic escalation skipped: %s", exc)
 
 
 def as_of(fresh: Freshness) -> dt.datetime:
@@ -137,6 +161,117 @@ def token(fresh: Freshness) -> Token:
     return (fresh.store, fresh.version)
 
 
+# ------------------------------------------------------------- access ---
+# Every wrapper that takes a scope, a region code or an appeal id checks it
+# against the signed-in person's grant (``data_access.access``) before it
+# runs or reads its cache. The grant lives in the session, set at sign-in by
+# ``ui.auth``; without one, nothing is allowed.
+
+GRANT_KEY = "access_grant"
+PERSONAL_DATA_VIEWS = ("case_detail", "case_events")
+EXPORTS = ("case_file",)
+
+
+# Who a deferred download runs for. Streamlit runs a download's callable in a
+# server thread with no session; ``deferred`` captures the person who saw the
+# button and restores them here, so the file is bounded and audited as theirs.
+_ACTING: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("appeals_acting", default=None)
+
+
+def _session_get(name: str):
+    try:
+        return st.session_state.get(name)
+    except Exception:  # noqa: BLE001 - no session (bare mode, a server thread): nobody
+        return None
+
+
+def current_grant() -> access.Grant:
+    acting = _ACTING.get()
+    grant = acting[1] if acting is not None else _session_get(GRANT_KEY)
+    return grant if isinstance(grant, access.Grant) else access.NOBODY
+
+
+def _principal():
+    acting = _ACTING.get()
+    return acting[0] if acting is not None else _session_get("principal")
+
+
+def deferred(fn):
+    """``fn`` wrapped to run, later and in any thread, as the person signed in now (for download buttons)."""
+    captured = (_principal(), current_grant())
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        token = _ACTING.set(captured)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _ACTING.reset(token)
+    return run
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=5000)
+def _contains(key: Token, outer: str, inner: str) -> bool:
+    return access.contains(_con(), outer, inner)
+
+
+def _check_scope(key: Token, grant: access.Grant, scope: Scope) -> None:
+    if grant.is_whole:
+        return
+    if not isinstance(scope, Scope) or scope.is_whole or not _contains(key, grant.region_code, scope.code):
+        raise access.NoAccess("无权查看该范围：只能查看本辖区。")
+
+
+def _check_related(key: Token, grant: access.Grant, code) -> None:
+    """A region's name and outline may be read when it is inside the grant or above it (breadcrumbs)."""
+    if grant.is_whole:
+        return
+    code = str(code)[:access.MAX_CODE_LENGTH]
+    if not (_contains(key, grant.region_code, code) or _contains(key, code, grant.region_code)):
+        raise access.NoAccess("无权查看该区域：只能查看本辖区。")
+
+
+def _guarded(fn):
+    """Check the arguments ``scope``, ``code``, ``grid_code``, ``appeal_id`` and ``show_personal`` first."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        given = bound.arguments
+        grant = current_grant()
+        key = given.get("key")
+        if "scope" in given:
+            _check_scope(key, grant, given["scope"])
+        if "code" in given and given["code"] is not None:
+            _check_related(key, grant, given["code"])
+        if "grid_code" in given:
+            _check_scope(key, grant, Scope(str(given["grid_code"])[:access.MAX_CODE_LENGTH], "grid"))
+        if "appeal_id" in given:
+            access.check_appeal(_con(), grant, given["appeal_id"])
+        if given.get("show_personal") and not (grant.personal_data and fn.__name__ in PERSONAL_DATA_VIEWS):
+            given["show_personal"] = False  # personal data: only on a case's detail, and only for some roles
+        if fn.__name__ in EXPORTS and not grant.export:
+            raise access.NoAccess("该账号不能导出数据。")
+        result = fn(*bound.args, **bound.kwargs)
+        if fn.__name__ == "comparison" and not grant.is_whole and given["scope"].code == grant.region_code:
+            result = result.assign(parent=None)  # the parent's average is a figure from outside the grant
+        return result
+
+    return wrapper
+
+
+def resolve_scope(key: Token, code: str | None) -> Scope:
+    """The scope a URL asks for, bounded by the signed-in person's region (``access.bound_scope``)."""
+    return _bounded_scope(key, current_grant(), code)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def _bounded_scope(key: Token, grant: access.Grant, code: str | None) -> Scope:
+    return access.bound_scope(_con(), grant, code)
+
+
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def region(key: Token, code: str) -> dict:
     return queries.region(_con(), code).to_dict()
@@ -147,46 +282,49 @@ def top_regions(key: Token) -> pd.DataFrame:
     return queries.top_regions(_con())
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
-def resolve_scope(key: Token, code: str | None) -> Scope:
-    return queries.resolve_scope(_con(), code)
-
-
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def level_counts(key: Token, scope: Scope) -> dict[str, int]:
     return queries.level_counts(_con(), scope)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=1000)
 def kpis(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.Series:
     return queries.kpis(_con(), scope, period, as_of)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def children(key: Token, scope: Scope, period: Period, as_of: dt.datetime, level: str) -> pd.DataFrame:
     return queries.children(_con(), scope, period, as_of, level)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def daily_trend(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
     return queries.daily_trend(_con(), scope, period, as_of)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def category_counts(key: Token, scope: Scope, period: Period, as_of: dt.datetime, limit: int = 10):
     return queries.category_counts(_con(), scope, period, as_of, limit)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def channel_counts(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
     return queries.channel_counts(_con(), scope, period, as_of)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def newest_overdue(key: Token, scope: Scope, as_of: dt.datetime, limit: int = 20) -> pd.DataFrame:
     return queries.newest_overdue(_con(), scope, as_of, limit)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def heat_bins(key: Token, scope: Scope, period: Period, as_of: dt.datetime, cell_deg: float) -> pd.DataFrame:
     return queries.heat_bins(_con(), scope, period, as_of, cell_deg)
@@ -194,11 +332,13 @@ def heat_bins(key: Token, scope: Scope, period: Period, as_of: dt.datetime, cell
 
 # ---------------------------------------------------------- drill-down ---
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def ancestors(key: Token, code: str) -> pd.DataFrame:
     return queries.ancestors(_con(), code)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def comparison(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
     from . import compare
@@ -206,27 +346,32 @@ def comparison(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> 
     return compare.comparison(_con(), scope, period, as_of)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def department_stats(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
     return queries.department_stats(_con(), scope, period, as_of)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
 def appeal_points(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
     return queries.appeal_points(_con(), scope, period, as_of)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
 def recent_appeals(key: Token, scope: Scope, period: Period, as_of: dt.datetime, channel: str | None = None,
                    limit: int = 10) -> pd.DataFrame:
     return queries.recent_appeals(_con(), scope, period, as_of, channel=channel, limit=limit)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def grid_worker(key: Token, grid_code: str) -> pd.DataFrame:
     return queries.grid_worker(_con(), grid_code)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
 def emerging_hotspots(key: Token, scope: Scope, as_of: dt.datetime, window_days: int = 7,
                       level: str = "grid") -> pd.DataFrame:
@@ -235,6 +380,7 @@ def emerging_hotspots(key: Token, scope: Scope, as_of: dt.datetime, window_days:
     return hotspots.emerging_hotspots(_con(), scope, as_of, window_days=window_days, level=level)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
 def repeat_clusters(key: Token, scope: Scope, period: Period, as_of: dt.datetime, limit: int = 50) -> pd.DataFrame:
     from . import hotspots
@@ -242,6 +388,7 @@ def repeat_clusters(key: Token, scope: Scope, period: Period, as_of: dt.datetime
     return hotspots.repeat_clusters(_con(), scope, period, as_of, limit=limit)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
 def hex_bins(key: Token, scope: Scope, period: Period, as_of: dt.datetime, cell_deg: float) -> tuple:
     """Hexagon counts and the reference latitude of their grid."""
@@ -251,8 +398,150 @@ def hex_bins(key: Token, scope: Scope, period: Period, as_of: dt.datetime, cell_
     return hotspots.hex_bins(_con(), scope, period, as_of, cell_deg, mid_lat=mid_lat), mid_lat
 
 
+# ------------------------------------------------------------- alerts ---
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def warning_list(key: Token, scope: Scope, period: Period, as_of: dt.datetime, filters: tuple = ()) -> pd.DataFrame:
+    """The red and yellow appeals with their remaining time (``deadlines.annotate``), the earliest deadline first."""
+    from . import alerts, deadlines
+
+    rows = alerts.warning_list(_con(), scope, period, as_of, filters=dict(filters))
+    out = deadlines.annotate(rows, as_of, rules=time_limit_rules(key))
+    return out.sort_values(["deadline_at", "appeal_id"], na_position="last").reset_index(drop=True)
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def warning_totals(key: Token, scope: Scope, period: Period, as_of: dt.datetime, filters: tuple = ()) -> dict:
+    from . import alerts
+
+    return alerts.warning_totals(_con(), scope, period, as_of, filters=dict(filters))
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def warning_counts(key: Token, scope: Scope, period: Period, as_of: dt.datetime, by: str,
+                   filters: tuple = ()) -> pd.DataFrame:
+    from . import alerts
+
+    return alerts.warning_counts(_con(), scope, period, as_of, by, filters=dict(filters))
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
+def warning_filter_options(key: Token, scope: Scope, as_of: dt.datetime) -> dict:
+    from . import alerts
+
+    return alerts.filter_options(_con(), scope, as_of)
+
+
+def supervise(appeal_ids, **kwargs) -> list[int]:
+    """督办 appeals (``supervision.supervise``) when the grant allows it and every appeal lies inside it."""
+    from . import supervision
+
+    grant = current_grant()
+    if not grant.supervise:
+        raise access.NoAccess("该账号不能督办。")
+    for appeal_id in appeal_ids:
+        access.check_appeal(_con(), grant, appeal_id)
+    return supervision.supervise(sor_engine(), appeal_ids, account=_account(), **kwargs)
+
+
+def answer(supervision_id: int, appeal_id: str, **kwargs) -> None:
+    """Record the answer to a supervision of an appeal inside the grant (``supervision.answer``)."""
+    from . import supervision
+
+    grant = current_grant()
+    if not grant.supervise:
+        raise access.NoAccess("该账号不能记录督办答复。")
+    access.check_appeal(_con(), grant, appeal_id)
+    supervision.answer(sor_engine(), supervision_id, account=_account(), **kwargs)
+
+
+def _account() -> str | None:
+    """The signed-in account's name, for the audit log."""
+    principal = _principal()
+    return principal.name if principal is not None else None
+
+
+def audit_rows(actions: tuple, actor: str | None, since: dt.date, until: dt.date):
+    """The audit log, for administrators only (read from the system of record, never cached)."""
+    from . import audit_queries
+
+    principal = _principal()
+    if not current_grant().is_whole or principal is None or principal.role != "admin":
+        raise access.NoAccess("审计日志仅对管理员开放。")
+    with sor_engine().connect() as conn:
+        return audit_queries.audit_rows(conn, actions=list(actions) or None, actor=actor,
+                                        since=dt.datetime.combine(since, dt.time()),
+                                        until=dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
+
+
+def audit(action: str, *, target: str | None = None, region_code: str | None = None, detail: dict | None = None):
+    """Append one audit row for the signed-in person (case views, exports)."""
+    from . import auth
+
+    principal = _principal()
+    actor = principal.name if principal is not None else "anonymous"
+    auth.audit(sor_engine(), actor=actor, action=action, target=target, region_code=region_code, detail=detail)
+
+
+def sor_engine():
+    """The system of record's engine, for the few writes staff make (supervision)."""
+    return _engine(settings().db_url)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=10)
+def time_limit_rules(key: Token):
+    """The time-limit rules of the system of record, as the deadline engine reads them.
+
+    A source without the rule table (a city's own views) gets none, so the
+    built-in limits by urgency (``deadlines.BUILTIN``) apply, as in the engine.
+    """
+    from . import deadlines
+
+    try:
+        return deadlines.load_rules(sor_engine())
+    except Exception:  # noqa: BLE001
+        return deadlines.Rules()
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
+def open_supervisions(key: Token, scope: Scope, as_of: dt.datetime) -> pd.DataFrame:
+    from . import supervision_queries
+
+    return supervision_queries.open_supervisions(_con(), scope, as_of, limit=200)
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
+def supervision_stats(key: Token, scope: Scope, period: Period, as_of: dt.datetime, by: str) -> pd.DataFrame:
+    from . import supervision_queries
+
+    return supervision_queries.supervision_stats(_con(), scope, period, as_of, by)
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
+def unsatisfied_candidates(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
+    from . import supervision_queries
+
+    return supervision_queries.unsatisfied_candidates(_con(), scope, period, as_of)
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def supervisions_of(key: Token, appeal_id: str, as_of: dt.datetime) -> pd.DataFrame:
+    from . import supervision_queries
+
+    return supervision_queries.supervisions_of(_con(), appeal_id, as_of)
+
+
 # --------------------------------------------------------------- maps ---
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
 def shapes(key: Token, scope: Scope, level: str) -> tuple[list[dict], layers.Bounds | None]:
     """Simplified GeoJSON features of the scope's regions at ``level``, and their bounds."""
@@ -271,12 +560,14 @@ from . import cases as _cases  # noqa: E402
 from . import exports as _exports  # noqa: E402
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def case_count(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figure: str,
                part: str | None = None, filters: dict | None = None) -> int:
     return _cases.case_count(_con(), scope, period, as_of, figure, part=part, filters=filters)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def case_list(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figure: str,
               part: str | None = None, filters: dict | None = None, sort: str = "created_at",
@@ -286,6 +577,7 @@ def case_list(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figu
                             descending=descending, offset=offset, limit=limit, show_personal=show_personal)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=8)
 def case_file(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figure: str, kind: str,
               part: str | None = None, filters: dict | None = None, sort: str = "created_at",
@@ -296,11 +588,13 @@ def case_file(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figu
     return _exports.to_csv_bytes(df) if kind == "csv" else _exports.to_xlsx_bytes(df, sheet_name)
 
 
+@_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def case_detail(key: Token, appeal_id: str, show_personal: bool = False) -> dict | None:
     return _cases.case_detail(_con(), appeal_id, show_personal=show_personal)
 
 
+@_guarded
 @st.cache_data(ttl=60, show_spinner=False, max_entries=500)
 def case_events(key: Token, appeal_id: str, show_personal: bool = False) -> pd.DataFrame:
     """The timeline, read from the system of record (a lookup of one appeal's events)."""

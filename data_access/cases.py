@@ -22,7 +22,7 @@ scope (a ranking row), matched at its own level through the path columns.
 
 Personal data (appellant's name, phone, address; phone numbers and the name
 inside the summary and notes) is masked in every result unless the caller
-passes ``show_personal=True``; pages pass ``privacy.may_show_personal_data()``.
+passes ``show_personal=True``; only the case detail passes ``privacy.may_show_personal_data(grant)``.
 
 Rows show each appeal as it stood at the as-of time: ``status`` is the status
 at T (an appeal closed after T is 在办) and ``closed_at`` is empty when the

@@ -6,7 +6,12 @@ Commands
   import-appeals  load a city's appeal export (CSV, Excel, Open311) through a TOML mapping
   seed            build the demo city (territory and appeals) in the system of record
   sync            bring the dashboard's analytics store up to date
+  escalate        escalate overdue supervisions (督办) one level, once (for cron)
   init-db         create the schema in the system of record
+  rules           time-limit rules (办理时限): list | set | delete | defaults
+  deadlines       recompute deadlines and yellow moments after the rules or thresholds change
+  users           sign-in accounts: add | disable | reset-password | list
+  kiosk-token     read-only wall-screen tokens: create | revoke
 
 Every command takes ``--db URL``; the default is the configured system of
 record (``APPEALS_DB_URL`` or ``.streamlit/secrets.toml``, else the SQLite
@@ -23,6 +28,7 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import cli_auth
 from .clock import local_now, to_local_naive
 from .config import load_settings, redact_url
 from .scope import LEVELS, Period
@@ -88,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     s.add_argument("--scale", choices=("city", "province"), default="city")
     s.add_argument("--end", type=_datetime, help="last moment of the data (default: now)")
-    s.add_argument("--replace", action="store_true", help="delete existing appeals, events, regions, departments")
+    s.add_argument("--replace", action="store_true",
+                   help="delete existing appeals, events, supervisions, regions, departments")
     s.add_argument("--if-absent", action="store_true",
                    help="only when the database is the default demo file and holds no appeals (for make run)")
     db_arg(s)
@@ -98,8 +105,50 @@ def _parser() -> argparse.ArgumentParser:
     y.add_argument("--rebuild", action="store_true", help="empty the store and copy everything again")
     db_arg(y)
 
+    e = sub.add_parser("escalate", help="escalate every supervision past its due time one level up (for cron)")
+    e.add_argument("--now", type=_datetime, metavar="DATETIME", help="the time to judge at (default: now)")
+    db_arg(e)
+
     i = sub.add_parser("init-db", help="create the schema")
     db_arg(i)
+
+    ru = sub.add_parser("rules", help="time-limit rules (办理时限) by category and urgency")
+    rsub = ru.add_subparsers(dest="rules_command", required=True)
+    rl = rsub.add_parser("list", help="the stored rules, most specific first")
+    rl.add_argument("--json", action="store_true", help="print one JSON array")
+    db_arg(rl)
+
+    def rule_key(sp, what):
+        sp.add_argument("--category", metavar="NAME", help=f"诉求类别 {what} (default: any)")
+        sp.add_argument("--subcategory", metavar="NAME", help=f"subcategory {what}, needs --category (default: any)")
+        sp.add_argument("--urgency", choices=("urgent", "normal", "consult"), help=f"urgency {what} (default: any)")
+
+    rs = rsub.add_parser("set", help="add a rule, or replace the one for exactly this category/subcategory/urgency")
+    rule_key(rs, "the rule is for")
+    limit = rs.add_mutually_exclusive_group()
+    limit.add_argument("--hours", type=float, metavar="H", help="handling limit in clock hours (紧急)")
+    limit.add_argument("--workdays", type=int, metavar="N", help="handling limit in working days (一般, 咨询)")
+    fb = rs.add_mutually_exclusive_group()
+    fb.add_argument("--feedback-hours", type=float, metavar="H", help="first-feedback limit in clock hours")
+    fb.add_argument("--feedback-workdays", type=int, metavar="N", help="first-feedback limit in working days")
+    db_arg(rs)
+    rd = rsub.add_parser("delete", help="delete a rule by --id, or the rule for exactly the given key")
+    rd.add_argument("--id", type=int, metavar="N", help="the rule's id (see rules list)")
+    rule_key(rd, "of the rule")
+    db_arg(rd)
+    rf = rsub.add_parser("defaults", help="write the default rules (the demo catalogue's limits)")
+    rf.add_argument("--replace", action="store_true", help="delete the stored rules first")
+    db_arg(rf)
+
+    dl = sub.add_parser("deadlines", help="deadline maintenance")
+    dsub = dl.add_subparsers(dest="deadlines_command", required=True)
+    dr = dsub.add_parser("recompute", help="apply changed rules and yellow thresholds to open appeals")
+    dr.add_argument("--all", action="store_true",
+                    help="closed and cancelled appeals too (restates history: 按时办结率 may change)")
+    dr.add_argument("--json", action="store_true", help="print the counts as one JSON object")
+    db_arg(dr)
+
+    cli_auth.add_parsers(sub, db_arg)
     return p
 
 
@@ -108,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     url = args.db or settings.db_url
     try:
-        handler = {"kpis": _kpis, "seed": _seed, "sync": _sync, "init-db": _init_db,
-                   "import-regions": _import_regions, "import-appeals": _import_appeals}[args.command]
+        handler = {"kpis": _kpis, "seed": _seed, "sync": _sync, "init-db": _init_db, "escalate": _escalate,
+                   "rules": _rules, "deadlines": _deadlines,
+                   "import-regions": _import_regions, "import-appeals": _import_appeals,
+                   "users": cli_auth.users, "kiosk-token": cli_auth.kiosk_token}[args.command]
         return handler(args, url, settings)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -189,6 +240,11 @@ def _seed(args, url, settings) -> int:
     engine = _engine(url)
     if args.if_absent and not _demo_absent(engine, url):
         print(f"demo data: not needed ({redact_url(url)} is configured or already holds appeals)", file=sys.stderr)
+        from .config import DEFAULT_DB_URL
+
+        if url == DEFAULT_DB_URL:  # the demo database of an earlier version: give it its accounts
+            create_schema(engine)
+            _demo_accounts(engine)
         return 0
     create_schema(engine)
     if args.replace:
@@ -207,7 +263,18 @@ def _seed(args, url, settings) -> int:
     print(f"seeded {redact_url(url)}: {report.regions:,} regions, {report.departments:,} departments, "
           f"{report.appeals:,} appeals, {report.events:,} events in {time.perf_counter() - started:.0f} s",
           file=sys.stderr)
+    _demo_accounts(engine)
     return 0
+
+
+def _demo_accounts(engine) -> None:
+    from .seed.accounts import DEMO_PASSWORD, ensure_demo_accounts
+
+    created = ensure_demo_accounts(engine)
+    if created:
+        print("demo accounts (password " + DEMO_PASSWORD + "): "
+              + ", ".join(f"{name} ({role}{' ' + region if region else ''})" for name, role, region in created),
+              file=sys.stderr)
 
 
 def _demo_absent(engine, url: str) -> bool:
@@ -228,7 +295,8 @@ def _clear_demo(engine) -> None:
     from . import schema
 
     with engine.begin() as conn:
-        for table in (schema.appeal_events, schema.appeals, schema.grid_workers, schema.departments, schema.regions):
+        for table in (schema.appeal_events, schema.supervisions, schema.appeals, schema.grid_workers,
+                      schema.departments, schema.regions, schema.time_limit_rules):
             conn.execute(table.delete())
 
 
@@ -309,6 +377,20 @@ def _import_appeals(args, url, settings) -> int:
     return 0
 
 
+def _escalate(args, url, settings) -> int:
+    from .store import create_schema
+    from .supervision import escalate_overdue
+
+    now = to_local_naive(args.now, settings.timezone) if args.now else local_now(settings.timezone)
+    engine = _engine(url)
+    create_schema(engine)
+    pairs = escalate_overdue(engine, now=now, timezone=settings.timezone)
+    shown = ", ".join(f"#{old}→#{new}" for old, new in pairs[:20]) + (" …" if len(pairs) > 20 else "")
+    print(f"escalated {len(pairs):,} supervision(s) at {now.isoformat(timespec='seconds')}"
+          + (f": {shown}" if pairs else ""), file=sys.stderr)
+    return 0
+
+
 def _init_db(args, url, settings) -> int:
     from .sor_views import ensure_views
     from .store import create_schema
@@ -317,4 +399,92 @@ def _init_db(args, url, settings) -> int:
     create_schema(engine)
     ensure_views(engine)
     print(f"schema ready in {redact_url(url)}", file=sys.stderr)
+    return 0
+
+
+def _rule_dict(rule) -> dict:
+    return {"id": rule.id, "category": rule.category, "subcategory": rule.subcategory, "urgency": rule.urgency,
+            "limit_hours": rule.limit_hours, "limit_workdays": rule.limit_workdays,
+            "feedback_hours": rule.feedback_hours, "feedback_workdays": rule.feedback_workdays,
+            "updated_at": rule.updated_at.isoformat(timespec="seconds") if rule.updated_at else None}
+
+
+def _rule_line(rule) -> str:
+    def amount(hours, days):
+        return f"{hours:g} h" if hours is not None else f"{days} wd" if days is not None else "—"
+
+    return (f"  {rule.id if rule.id is not None else '':>4}  {rule.category or '*':<8} {rule.subcategory or '*':<10} "
+            f"{rule.urgency or '*':<8} limit {amount(rule.limit_hours, rule.limit_workdays):<8} "
+            f"feedback {amount(rule.feedback_hours, rule.feedback_workdays)}")
+
+
+def _rules(args, url, settings) -> int:
+    from . import deadlines
+    from .store import create_schema
+
+    engine = _engine(url)
+    create_schema(engine)
+    command = args.rules_command
+    if command == "list":
+        rules = deadlines.load_rules(engine)
+        if args.json:
+            print(json.dumps([_rule_dict(r) for r in rules], ensure_ascii=False))
+        elif not len(rules):
+            print("no rules stored: every appeal gets the built-in limits "
+                  "(紧急 24 h, 一般 5 working days, 咨询 1 working day); see `rules defaults`")
+        else:
+            print(f"{len(rules)} rules, most specific first (* = any; wd = working days)")
+            for rule in rules:
+                print(_rule_line(rule))
+        return 0
+    if command == "defaults":
+        try:
+            n = deadlines.write_default_rules(engine, now=local_now(settings.timezone), replace=args.replace)
+        except ValueError as exc:
+            raise CliError(f"{exc} (use --replace)") from None
+        print(f"wrote {n} default rules; run `python -m data_access deadlines recompute` to apply them",
+              file=sys.stderr)
+        return 0
+    if command == "set":
+        if all(v is None for v in (args.hours, args.workdays, args.feedback_hours, args.feedback_workdays)):
+            raise CliError("give a limit: --hours or --workdays, and/or --feedback-hours or --feedback-workdays")
+        try:
+            rule = deadlines.set_rule(engine, category=args.category, subcategory=args.subcategory,
+                                      urgency=args.urgency, hours=args.hours, workdays=args.workdays,
+                                      feedback_hours=args.feedback_hours, feedback_workdays=args.feedback_workdays,
+                                      now=local_now(settings.timezone))
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        print(_rule_line(rule))
+        print("run `python -m data_access deadlines recompute` to apply it to open appeals", file=sys.stderr)
+        return 0
+    # delete
+    if args.id is None and all(v is None for v in (args.category, args.subcategory, args.urgency)):
+        raise CliError("say which rule: --id N, or its --category/--subcategory/--urgency")
+    n = deadlines.delete_rule(engine, rule_id=args.id, category=args.category, subcategory=args.subcategory,
+                              urgency=args.urgency)
+    if not n:
+        raise CliError("no such rule")
+    print(f"deleted {n} rule(s); run `python -m data_access deadlines recompute` to apply the change",
+          file=sys.stderr)
+    return 0
+
+
+def _deadlines(args, url, settings) -> int:
+    from . import deadlines
+    from .store import create_schema
+
+    engine = _engine(url)
+    create_schema(engine)
+    report = deadlines.recompute(engine, now=local_now(settings.timezone), all=args.all, settings=settings)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        scope = "all appeals" if args.all else "open appeals"
+        print(f"{scope} with a deadline or a rule-based one: {report.examined:,} examined "
+              f"({', '.join(f'{k} {v:,}' for k, v in sorted(report.by_source.items())) or 'none'})")
+        print(f"  deadlines changed           {report.deadlines:>10,}")
+        print(f"  feedback deadlines changed  {report.feedback_deadlines:>10,}")
+        print(f"  yellow moments changed      {report.warn_at:>10,}")
+        print(f"  rows updated                {report.updated:>10,}")
     return 0

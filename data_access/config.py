@@ -1,13 +1,13 @@
 """Settings, from environment variables first, then ``.streamlit/secrets.toml``.
 
-Every setting is documented in docs/configuration.md.
+Every setting is documented in the README (Configuration) and, for sign-in, docs/security.md.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -54,9 +54,21 @@ class Settings:
     due_soon_workdays: float = 1.0
     query_timeout_seconds: float = 30.0
     max_rows: int = 100_000
-    # show appellants' names, phones and full addresses unmasked (data_access.privacy);
-    # the one switch until access control replaces it
-    show_personal_data: bool = False
+    # let roles that may see personal data see it on a case's detail (data_access.privacy);
+    # false masks it for everyone (a demo, a training room)
+    show_personal_data: bool = True
+    # sign-in (data_access/auth.py): a session ends after this long without a page run,
+    # and in any case this long after signing in
+    session_idle_seconds: int = 1800
+    session_max_seconds: int = 43200
+    # this many failed sign-ins in a row lock the account for login_lockout_seconds
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    # signs the session cookie (HMAC-SHA256); empty: a random secret kept beside the analytics store
+    cookie_secret: str = field(default="", repr=False)
+    # single sign-on (st.login): the identity provider's claims that carry the role and the region code
+    oidc_role_claim: str = "role"
+    oidc_region_claim: str = "region"
 
 
 _ENV = {
@@ -73,6 +85,13 @@ _ENV = {
     "query_timeout_seconds": ("APPEALS_QUERY_TIMEOUT_SECONDS", float),
     "max_rows": ("APPEALS_MAX_ROWS", int),
     "show_personal_data": ("APPEALS_SHOW_PERSONAL_DATA", boolean),
+    "session_idle_seconds": ("APPEALS_SESSION_IDLE_SECONDS", int),
+    "session_max_seconds": ("APPEALS_SESSION_MAX_SECONDS", int),
+    "login_max_failures": ("APPEALS_LOGIN_MAX_FAILURES", int),
+    "login_lockout_seconds": ("APPEALS_LOGIN_LOCKOUT_SECONDS", int),
+    "cookie_secret": ("APPEALS_COOKIE_SECRET", str),
+    "oidc_role_claim": ("APPEALS_OIDC_ROLE_CLAIM", str),
+    "oidc_region_claim": ("APPEALS_OIDC_REGION_CLAIM", str),
 }
 
 

@@ -26,9 +26,13 @@ from sqlalchemy.sql.expression import ColumnElement
 from .sqlfuncs import as_double, seconds_between
 from .vocab import IN_GRID_LEVELS, IN_STREET_LEVELS, SATISFIED_CODES
 
-# 临期 (yellow): open, not yet due, and the remaining time is at most this
-# share of the allowed time (deadline - created) or at most this many hours,
-# whichever is reached first.
+# 临期 (yellow) and 超期 (red): see ``due_soon_at_t`` and ``overdue_at_t``, and
+# docs/deadlines.md. The yellow moment of each appeal is precomputed by the
+# deadline engine (``appeals.warn_at``, from the working-time thresholds
+# APPEALS_DUE_SOON_FRACTION and APPEALS_DUE_SOON_WORKDAYS). A row without
+# warn_at (a city database served through views) falls back to this calendar
+# rule: the remaining clock time is at most DUE_SOON_FRACTION of the allowed
+# time (deadline - created) or at most DUE_SOON_HOURS, whichever comes first.
 DUE_SOON_FRACTION = 0.2
 DUE_SOON_HOURS = 24.0
 
@@ -46,10 +50,13 @@ INDICATORS: dict[str, Indicator] = {i.key: i for i in (
     Indicator("received", "受理量", "count", "appeals received in the period (cancelled ones included)"),
     Indicator("closed", "办结量", "count", "received in the period and closed by the as-of time"),
     Indicator("cancelled", "撤销量", "count", "received in the period and cancelled by the as-of time"),
-    Indicator("overdue_open", "超期", "count", "received in the period, open at the as-of time and past their deadline"),
+    Indicator("overdue_open", "超期", "count",
+              "received in the period, open at the as-of time and past their deadline (a paused appeal only "
+              "if its deadline had passed before the pause)"),
     Indicator("due_soon_open", "临期", "count",
-              "received in the period, open at the as-of time, not yet due, and within "
-              f"{DUE_SOON_FRACTION:.0%} of the allowed time or {DUE_SOON_HOURS:g} hours of the deadline"),
+              "received in the period, open and not paused at the as-of time, not yet due, and past its yellow "
+              "moment: remaining working time at most 20% of the allowed time or 1 working day (the default "
+              "thresholds), whichever comes first"),
     Indicator("completion_rate", "办结率", "rate", "closed", "received − cancelled"),
     Indicator("on_time_rate", "按时办结率", "rate", "closed on or before the deadline",
               "appeals that are due: closed (with a deadline and a closing time) + open past the deadline"),
@@ -97,16 +104,35 @@ def open_at_t(f: Table, t) -> ColumnElement:
 
 
 def overdue_at_t(f: Table, t) -> ColumnElement:
-    return and_(open_at_t(f, t), f.c.deadline_at < t)
+    """超期 (red): open at t and past the deadline.
+
+    A paused appeal's clock is stopped, so it is not red while paused, unless
+    its deadline had already passed when the pause began: a pause does not
+    hide lateness (docs/deadlines.md).
+    """
+    return and_(
+        open_at_t(f, t),
+        f.c.deadline_at < t,
+        or_(f.c.paused_since.is_(None), f.c.paused_since > t, f.c.deadline_at < f.c.paused_since),
+    )
 
 
 def due_soon_at_t(f: Table, t) -> ColumnElement:
+    """临期 (yellow): open at t, not paused at t, not yet past the deadline, and ``warn_at <= t``.
+
+    ``warn_at`` is the moment the remaining time falls to the threshold
+    (``deadlines.warn_at_for``: working time for limits in working days, clock
+    time for limits in hours). A row without warn_at falls back to the
+    calendar rule of ``DUE_SOON_FRACTION`` / ``DUE_SOON_HOURS``.
+    """
     remaining = seconds_between(t, f.c.deadline_at)
     allowed = seconds_between(f.c.created_at, f.c.deadline_at)
+    calendar_rule = or_(remaining <= DUE_SOON_HOURS * 3600.0, remaining <= DUE_SOON_FRACTION * allowed)
     return and_(
         open_at_t(f, t),
+        or_(f.c.paused_since.is_(None), f.c.paused_since > t),
         f.c.deadline_at >= t,
-        or_(remaining <= DUE_SOON_HOURS * 3600.0, remaining <= DUE_SOON_FRACTION * allowed),
+        or_(f.c.warn_at <= t, and_(f.c.warn_at.is_(None), calendar_rule)),
     )
 
 

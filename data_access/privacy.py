@@ -1,13 +1,9 @@
 """Appellants' personal data: masking, and the one switch that allows showing it.
 
 Names, phone numbers and exact addresses of appellants are personal data: a
-big screen in a public hall shows none of them. Every case list, case detail and export masks them unless it is told
-``show_personal=True``; pages pass ``may_show_personal_data()``.
-
-The switch is a single setting today, ``APPEALS_SHOW_PERSONAL_DATA`` (default
-off). Access control (staff see only their jurisdiction, and only some staff
-see personal data) will replace the body of ``may_show_personal_data``; no
-caller needs to change then.
+big screen in a public hall shows none of them. Every case list, case detail
+and export masks them unless it is told ``show_personal=True``; only the case
+detail page passes ``may_show_personal_data(grant)``.
 
 Masks:
 
@@ -39,14 +35,16 @@ COMPOUND_SURNAMES = frozenset((
 ))
 
 
-def may_show_personal_data() -> bool:
-    """Whether pages may show appellants' personal data unmasked.
+def may_show_personal_data(grant) -> bool:
+    """Whether a case's detail may show appellants' personal data unmasked to this person.
 
-    The single switch: today the setting ``APPEALS_SHOW_PERSONAL_DATA``
-    (default off). Access control will replace this function's body (who is
-    asking, for which jurisdiction); callers stay as they are.
+    Only roles that may see it (``access.Grant.personal_data``: city, district
+    and street staff, never a kiosk or an administrator), only on a case's
+    detail (lists and exports are always masked), and only inside their region
+    (``cached`` refuses an appeal outside it). ``APPEALS_SHOW_PERSONAL_DATA``
+    (default on) can switch it off for a whole deployment, such as a demo.
     """
-    return load_settings().show_personal_data
+    return bool(getattr(grant, "personal_data", False)) and load_settings().show_personal_data
 
 
 def _missing(value) -> bool:

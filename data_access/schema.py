@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.dialects import mysql
 
@@ -184,6 +185,53 @@ audit_log = Table(
     Column("target", String(64)),
     Column("region_code", String(32)),
     Column("detail", Text),
+)
+
+# ----------------------------------------------------------- access ---
+# Accounts, sign-in sessions and wall-screen (kiosk) tokens (data_access/auth.py).
+# They stay in the system of record: the sync never copies them to the analytics store.
+
+# local accounts; passwords are argon2id hashes, never the password
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # city | district | street | admin
+    # district / street: that region; city: the territory's root or NULL (everything); admin: usually NULL
+    Column("region_code", String(32)),
+    Column("password_hash", String(255)),  # NULL: single sign-on only
+    Column("disabled", Boolean, nullable=False, default=False, server_default=false()),
+    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", _Time),
+    Column("created_at", _Time, nullable=False),
+    Column("updated_at", _Time, nullable=False),
+)
+
+# one row per sign-in; the id is the SHA-256 (hex) of the session token, never the token
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_name", String(64), nullable=False, index=True),
+    Column("created_at", _Time, nullable=False),
+    Column("last_seen_at", _Time, nullable=False),
+    Column("expires_at", _Time, nullable=False),  # the absolute cap, whatever the activity
+    Column("ended_at", _Time),
+    Column("ended_reason", String(16)),  # signout | idle | expired | disabled | password_reset
+)
+
+# read-only wall screens (/?kiosk=<token>); the id is the SHA-256 (hex) of the token
+kiosk_tokens = Table(
+    "kiosk_tokens",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("region_code", String(32), nullable=False),
+    Column("label", String(100)),
+    Column("created_at", _Time, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("revoked_at", _Time),
+    Column("last_used_at", _Time),
 )
 
 # Columns of ``appeals`` copied into the analytics store (everything but free text

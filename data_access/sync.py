@@ -14,7 +14,8 @@ Appeals are copied by ``updated_at``:
 Each row is therefore copied once per change. Regions and departments are
 small and change rarely: they are copied whole when their fingerprint (row
 count and newest ``updated_at``) changes, and the appeals' region paths are
-then recomputed.
+then recomputed. Grid workers and supervisions (督办) are copied whole the
+same way.
 """
 
 from __future__ import annotations
@@ -52,12 +53,14 @@ class SyncResult:
     appeals_copied: int = 0
     regions_copied: int = 0
     departments_copied: int = 0
+    supervisions_copied: int = 0
     seconds: float = 0.0
     version: int = 0
 
     @property
     def changed(self) -> bool:
-        return bool(self.appeals_copied or self.regions_copied or self.departments_copied)
+        return bool(self.appeals_copied or self.regions_copied or self.departments_copied
+                    or self.supervisions_copied)
 
 
 @dataclass
@@ -124,6 +127,8 @@ def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None
                 result.departments_copied = _sync_small(src, cur, "departments")
                 if "grid_workers" in present:  # a city database may not have one
                     result.departments_copied += _sync_small(src, cur, "grid_workers")
+                if "supervisions" in present:  # 督办, copied whole like the small tables
+                    result.supervisions_copied = _sync_small(src, cur, "supervisions")
                 if result.regions_copied:
                     _rebuild_paths(cur)
                 result.appeals_copied = _sync_appeals(src, cur, now, lookback_seconds, batch_rows, progress)

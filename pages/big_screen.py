@@ -9,9 +9,11 @@ the URL, so a refresh never resets it.
 
 from __future__ import annotations
 
+import html
+
 import streamlit as st
 
-from data_access import cached
+from data_access import alerts, cached
 from ui import boot
 from data_access.queries import UnknownRegion
 from data_access.scope import Period, Scope
@@ -42,8 +44,8 @@ def screen() -> None:
     try:
         scope = cached.resolve_scope(key, view.region)
     except UnknownRegion:
-        st.warning(f"区域代码 {view.region} 不存在，已显示全域。")
-        scope = Scope.whole()
+        scope = cached.resolve_scope(key, None)
+        st.warning(f"区域代码 {view.region} 不存在，已显示{'全域' if scope.is_whole else '本辖区'}。")
     scope_name = cached.region(key, scope.code)["name"] if scope.code else maps.territory_name(key)
     period = view.resolve_period(today)
     period_label = view.period_label()
@@ -119,6 +121,10 @@ def screen() -> None:
             config["工单"] = st.column_config.LinkColumn(display_text="明细", width="small")
         widgets.table(shown, height=420, column_config=config)
         widgets.panel_title("最新超期工单", "在办 · 不含个人信息")
+        if not view.kiosk:
+            carried = {**view.carried(), "period": "all", "region": scope.code}
+            st.html(f'<a class="more-link" href="{html.escape(params.link("alerts", **carried))}" '
+                    'target="_self">超期与临期预警 · 督办 →</a>')
         overdue = cached.newest_overdue(key, scope, as_of, 20)
         if overdue.empty:
             widgets.empty_state("目前没有超期在办的工单。")
@@ -128,7 +134,8 @@ def screen() -> None:
             if not view.kiosk:
                 rows["详情"] = [params.link("case", id=a) for a in overdue["appeal_id"]]
                 config = {"详情": st.column_config.LinkColumn(display_text="查看", width="small")}
-            widgets.table(rows, height=420, column_config=config)
+            fresh_red = alerts.newly_red(overdue["deadline_at"], as_of, 60).tolist()
+            widgets.table(tables.highlight(rows, fresh_red), height=420, column_config=config)
 
 
 screen()

@@ -3,8 +3,9 @@
 The timeline is the appeal's event log in the system of record: 受理, 分流交办,
 处置, 反馈, 评价, 督办, each with its time, actor and note, the time since the
 appeal was received and the time left to its deadline (calendar hours; past
-the deadline in red). Personal data is masked unless
-``privacy.may_show_personal_data()``. ``from`` links back to the list.
+the deadline in red). Personal data is shown only to roles that may see it,
+inside their region (``privacy.may_show_personal_data``); every view is audited.
+``from`` links back to the list.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import streamlit as st
 from data_access import cached, privacy
 from ui import boot, params, theme, widgets
 from ui import cases as ui
+from ui import supervision as supervise
 
 boot.ensure_routed()
 view = params.read()
@@ -44,16 +46,19 @@ def page() -> None:
         st.error("工单号过长，无法识别。")
         return
     key = cached.token(fresh)
-    show_personal = privacy.may_show_personal_data()
+    as_of = cached.as_of(fresh)
+    show_personal = privacy.may_show_personal_data(cached.current_grant())
     row = cached.case_detail(key, appeal_id, show_personal)
     if row is None:
         st.error(f"工单 “{appeal_id}” 不存在（或尚未同步到分析库）。")
         return
+    ui.audit_view(row, show_personal)
     what = row["category"] + (f" / {row['subcategory']}" if row.get("subcategory") else "")
     st.html(f'<p class="case-title">工单 {html.escape(row["appeal_id"])} · {html.escape(what)}</p>'
-            f'<div class="case-meta">{html.escape(ui.state_note(row, cached.as_of(fresh)))} · '
+            f'<div class="case-meta">{html.escape(ui.state_note(row, as_of, cached.time_limit_rules(key)))} · '
             f'{"个人信息已脱敏" if not show_personal else "<b>显示个人信息</b>"}</div>')
     ui.detail_fields(row, show_personal)
+    supervision_section(key, row, as_of)
 
     widgets.panel_title("办理过程", "时长按自然日历小时计算")
     events = cached.case_events(key, appeal_id, show_personal)
@@ -63,6 +68,26 @@ def page() -> None:
     ui.timeline(events)
     with st.expander("以表格查看"):
         widgets.table(ui.timeline_table(events), height=min(38 + 35 * len(events), 600))
+
+
+def supervision_section(key, row: dict, as_of) -> None:
+    """The appeal's supervisions, and the forms to supervise it or record an answer (not on a kiosk)."""
+    history = cached.supervisions_of(key, row["appeal_id"], as_of)
+    supervise.show_done()
+    widgets.panel_title("督办", "逾期未答复的督办自动升级一级（街道→区→市）")
+    if history.empty:
+        widgets.empty_state("该工单尚未督办。")
+    else:
+        supervise.history_table(history)
+    if view.kiosk or not cached.current_grant().supervise:
+        return
+    cfg = cached.settings()
+    pending = history[history["status"] == "open"]
+    if not pending.empty:
+        supervise.answer_form(pending.iloc[-1], cfg)
+    if row["status"] == "open" or (row["status"] == "closed" and row.get("satisfaction") == "unsatisfied"):
+        with st.expander("督办此工单" if pending.empty else "提级督办此工单", expanded=False):
+            supervise.supervise_form({"本工单": [row["appeal_id"]]}, cfg, key="supervise_case")
 
 
 page()

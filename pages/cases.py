@@ -4,14 +4,14 @@
 the appeals the figure counts (same scope, period, as-of time and condition),
 so its length is the figure. Paged (50 a page) and sortable, with the sort and
 the page in the URL; CSV and Excel of the whole list; each row opens
-``/case?id=…``. Personal data is masked unless ``privacy.may_show_personal_data()``.
+``/case?id=…``. Personal data is always masked in lists and exports.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from data_access import cached, privacy
+from data_access import cached
 from data_access.cases import CaseRequestError
 from data_access.queries import UnknownRegion
 from ui import boot, params, theme, widgets
@@ -49,7 +49,7 @@ def page() -> None:
         return
     scope_name = str(cached.region(key, scope.code)["name"]) if scope.code else _territory(key)
     period = view.resolve_period(as_of.date())
-    show_personal = privacy.may_show_personal_data()
+    show_personal = False  # lists never show personal data; only a case's detail may
 
     try:
         n = cached.case_count(key, scope, period, as_of, req.figure, part=req.part, filters=req.filters)

@@ -83,9 +83,9 @@ def page() -> None:
             widgets.panel_title(f"{LEVEL_LABELS[level]}排名", "点击表头排序")
             region.ranking_table(key, scope, level, period, as_of, view)
             kids = cached.children(key, scope, period, as_of, level)
+            names = fmt.unique_labels(kids)
             target = st.selectbox(f"进入{LEVEL_LABELS[level]}", [None, *kids["code"]], key="child_pick",
-                                  format_func=lambda c: "选择…" if c is None else
-                                  kids.set_index("code").loc[c, "name"])
+                                  format_func=lambda c: "选择…" if c is None else names[c])
             if target:
                 go_to(target)
 

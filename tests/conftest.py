@@ -146,3 +146,17 @@ def any_sor(request, tmp_path):
         _reset(engine)
     yield engine
     engine.dispose()
+
+
+# ------------------------------------------------------------ sign-in ---
+
+def sign_in(at, role: str = "city", region: str | None = None, name: str = "测试员"):
+    """Put a signed-in person into an AppTest session (as ``ui.auth`` does after the sign-in form)."""
+    from data_access.auth import Principal
+    from ui.auth import PRINCIPAL_KEY, grant_of
+    from data_access.cached import GRANT_KEY
+
+    principal = Principal(name=name, role=role, region_code=region)
+    at.session_state[PRINCIPAL_KEY] = principal
+    at.session_state[GRANT_KEY] = grant_of(principal)
+    return at

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from data_access import cli
 from tests import demo
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sign_in
 from ui import format as fmt
 
 TILE_KEYS = {
@@ -38,7 +38,7 @@ def app(demo_env, monkeypatch):
         monkeypatch.setenv(name, value)
 
     def run(**params) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
         for k, v in params.items():
             at.query_params[k] = v
         at.run()
@@ -145,7 +145,7 @@ def test_a_district_big_screen_and_bad_parameters(app):
 def test_unusable_database_shows_a_clear_message(monkeypatch, tmp_path, db_url, message):
     monkeypatch.setenv("APPEALS_DB_URL", db_url.format(tmp=tmp_path))
     monkeypatch.setenv("APPEALS_ANALYTICS_PATH", str(tmp_path / "analytics.duckdb"))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60))
     at.run()
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
@@ -156,7 +156,7 @@ def test_unusable_database_shows_a_clear_message(monkeypatch, tmp_path, db_url, 
 def test_empty_database_shows_an_empty_state(monkeypatch, tmp_path, sor):
     monkeypatch.setenv("APPEALS_DB_URL", str(sor.url))
     monkeypatch.setenv("APPEALS_ANALYTICS_PATH", str(tmp_path / "analytics.duckdb"))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60))
     at.run()
     assert not at.exception and not at.error
     assert any("暂无数据" in i.value for i in at.info)
@@ -167,7 +167,7 @@ def test_a_lost_source_keeps_the_last_data_with_a_warning(monkeypatch, tmp_path)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("APPEALS_SYNC_INTERVAL_SECONDS", "0")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
     at.run()
     assert not at.exception and not at.error
     received = _tiles(at)["本月受理"]
@@ -178,7 +178,7 @@ def test_a_lost_source_keeps_the_last_data_with_a_warning(monkeypatch, tmp_path)
         raise sync.SyncError("postgresql://db.internal/appeals: OperationalError: connection refused")
 
     monkeypatch.setattr(sync, "sync", unreachable)  # the database goes away
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
     at.run()
     assert not at.exception
     header = " ".join(h.value for h in at.get("html"))

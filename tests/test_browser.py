@@ -17,14 +17,46 @@ pytestmark = pytest.mark.browser
 REFRESH_SECONDS = 4
 
 
+PASSWORD = "browser-test-password"
+
+
+def _accounts(env) -> str:
+    """Staff accounts and a kiosk token in the demo's system of record; returns the token."""
+    from data_access import auth
+    from data_access.store import create_schema
+
+    engine = make_engine(env["APPEALS_DB_URL"])
+    create_schema(engine)
+    auth.add_user(engine, "staff", role="city", region_code=None, password=PASSWORD)
+    token = auth.create_kiosk_token(engine, "210300", label="browser test wall")
+    engine.dispose()
+    return token
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, artifacts_dir):
     browser.require_chromium()
     folder = tmp_path_factory.mktemp("browser")
     env = demo.build(folder)
     env.update({"APPEALS_REFRESH_SECONDS": str(REFRESH_SECONDS), "APPEALS_SYNC_INTERVAL_SECONDS": "1"})
+    env["KIOSK_TOKEN"] = _accounts(env)
     with browser.streamlit_server(env, artifacts_dir / "streamlit-server.log") as url:
         yield url, env
+
+
+def _kiosk(env) -> str:
+    return f"kiosk={env['KIOSK_TOKEN']}"
+
+
+def _signed_in_page(chrome, url: str, path: str, **viewport):
+    """A page whose browser signed in through the real form at ``path`` (a deep link), and is now there."""
+    page = chrome.new_page(viewport=viewport or {"width": 1600, "height": 1000})
+    page.goto(f"{url}{path}")
+    page.get_by_label("用户名").fill("staff")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +72,11 @@ def _tile(page, label: str) -> str:
 
 
 def test_big_screen_at_1920(server, chrome, artifacts_dir):
-    url, _ = server
+    url, env = server
     page = chrome.new_page(viewport={"width": 1920, "height": 1080})
     outside = []
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url) else None)
-    page.goto(f"{url}/?kiosk=1")
+    page.goto(f"{url}/?{_kiosk(env)}")
     browser.wait_for_app(page)
     page.screenshot(path=str(artifacts_dir / "big_screen_1920x1080.png"))
 
@@ -77,9 +109,9 @@ def test_big_screen_at_1920(server, chrome, artifacts_dir):
 
 def test_big_screen_at_4k(server, chrome, artifacts_dir):
     """A 3840×2160 wall at 200 % scaling: the 1920×1080 layout at twice the resolution."""
-    url, _ = server
+    url, env = server
     page = chrome.new_page(viewport={"width": 1920, "height": 1080}, device_scale_factor=2)
-    page.goto(f"{url}/?kiosk=1")
+    page.goto(f"{url}/?{_kiosk(env)}")
     browser.wait_for_app(page)
     page.screenshot(path=str(artifacts_dir / "big_screen_3840x2160.png"))
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -97,7 +129,7 @@ def test_big_screen_at_4k(server, chrome, artifacts_dir):
 def test_new_rows_appear_within_one_refresh_and_the_map_view_is_kept(server, chrome, artifacts_dir):
     url, env = server
     page = chrome.new_page(viewport={"width": 1920, "height": 1080})
-    page.goto(f"{url}/?kiosk=1&period=7d")
+    page.goto(f"{url}/?{_kiosk(env)}&period=7d")
     browser.wait_for_app(page)
     before = int(_tile(page, "今日受理").replace(",", ""))
 
@@ -139,11 +171,12 @@ def test_new_rows_appear_within_one_refresh_and_the_map_view_is_kept(server, chr
 def test_optional_tile_basemap(tmp_path_factory, chrome, artifacts_dir):
     folder = tmp_path_factory.mktemp("tiles")
     env = demo.build(folder, appeals=3000, months=2)
+    token = _accounts(env)
     with browser.tile_server() as (template, hits):
         env["APPEALS_TILE_URL"] = template
         with browser.streamlit_server(env, artifacts_dir / "streamlit-server-tiles.log") as url:
             page = chrome.new_page(viewport={"width": 1920, "height": 1080})
-            page.goto(f"{url}/?kiosk=1")
+            page.goto(f"{url}/?kiosk={token}")
             browser.wait_for_app(page)
             deck = page.locator('[data-testid="stDeckGlJsonChart"]')
             page.wait_for_timeout(3000)
@@ -170,8 +203,7 @@ def _click_until_url_changes(page, deck, before: str) -> bool:
 
 def test_drill_down_by_clicking_the_map(server, chrome, artifacts_dir):
     url, _ = server
-    page = chrome.new_page(viewport={"width": 1600, "height": 1000})
-    page.goto(f"{url}/region?period=year")
+    page = _signed_in_page(chrome, url, "/region?period=year")
     page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=60_000)
     page.wait_for_timeout(2500)
     assert "鞍山市" in page.locator(".screen-title").first.inner_text()
@@ -201,3 +233,133 @@ def test_drill_down_by_clicking_the_map(server, chrome, artifacts_dir):
     page.wait_for_timeout(4000)
     assert "社区" in page.locator(".screen-title").first.inner_text()
     page.close()
+
+
+def _street_with_both_lights(env) -> tuple[str, int, int]:
+    """A street with red and yellow appeals, few enough to show them all on one screen."""
+    from data_access import alerts
+    from data_access.scope import Period, Scope
+    from data_access.sor_views import ensure_views
+
+    engine = make_engine(env["APPEALS_DB_URL"])
+    ensure_views(engine)
+    with engine.connect() as conn:
+        counts = alerts.warning_counts(conn, Scope.whole(), Period.all_time(), local_now(), "street")
+    engine.dispose()
+    both = counts[(counts["red"] > 0) & (counts["yellow"] > 0)].assign(n=lambda d: d["red"] + d["yellow"])
+    assert not both.empty, "the demo city should have a street with red and yellow appeals"
+    few = both[both["n"].between(3, 12)]
+    row = (few if not few.empty else both).sort_values(["n", "code"]).iloc[-1 if not few.empty else 0]
+    return row["code"], int(row["red"]), int(row["yellow"])
+
+
+def _share(png: bytes, test) -> float:
+    from io import BytesIO
+
+    from PIL import Image
+
+    pixels = list(Image.open(BytesIO(png)).convert("RGB").getdata())
+    return sum(1 for p in pixels if test(p)) / len(pixels)
+
+
+def test_the_warning_page_shows_red_and_yellow_rows(server, chrome, artifacts_dir):
+    url, env = server
+    street, red, yellow = _street_with_both_lights(env)
+    page = _signed_in_page(chrome, url, f"/alerts?street={street}", width=1920, height=1080)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.wait_for(timeout=60_000)
+    page.wait_for_timeout(2500)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    totals = page.locator(".alert-totals").inner_text()
+    assert f"超期（红灯） {red} 件" in totals and f"临期（黄灯） {yellow} 件" in totals, totals
+    page.screenshot(path=str(artifacts_dir / "alerts_1920x1080.png"))
+    shot = grid.screenshot()
+    # red rows: rgba(255,77,79,.28) over the dark page; yellow rows: rgba(250,219,20,.3)
+    reddish = _share(shot, lambda p: p[0] > p[1] + 25 and p[0] > p[2] + 15)
+    yellowish = _share(shot, lambda p: p[0] > p[2] + 20 and p[1] > p[2] + 20 and abs(p[0] - p[1]) < 20)
+    assert reddish > 0.05 and yellowish > 0.02, (reddish, yellowish)
+    page.close()
+
+
+def test_signing_in_survives_a_reload_and_a_deep_link_and_signing_out_works(server, chrome, artifacts_dir):
+    url, _ = server
+    page = chrome.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(f"{url}/alerts")
+    page.get_by_role("button", name="登录").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0  # nothing before signing in
+    page.get_by_text("请使用本单位账号登录").wait_for(timeout=30_000)
+    page.get_by_label("用户名").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts_dir / "sign_in.png"))
+    page.get_by_label("用户名").fill("staff")
+    page.get_by_label("密码").fill("not the password")
+    page.get_by_role("button", name="登录").click()
+    page.get_by_text("用户名或密码错误").wait_for(timeout=30_000)
+    page.close()
+
+    context = chrome.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{url}/alerts")
+    page.get_by_label("用户名").fill("staff")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+    page.get_by_text("超期预警与督办").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)  # the cookie script runs
+    assert any(c["name"] == "appeals_session" for c in page.context.cookies())
+    page.reload()  # a reload keeps the sign-in
+    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+    other = context.new_page()  # a deep link in another tab of the same browser
+    other.goto(f"{url}/region?region=210302&period=year")
+    other.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+    assert "铁东区" in other.locator(".screen-title").first.inner_text()
+    other.close()
+    # signing out: the form again, and the cookie no longer opens anything
+    page.locator('[data-testid="stSidebarCollapsedControl"] button, [data-testid="stExpandSidebarButton"]').first.click()
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_role("button", name="登录").wait_for(timeout=60_000)
+    page.goto(f"{url}/alerts")
+    page.get_by_role("button", name="登录").wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    context.close()
+
+
+def test_an_export_downloads_a_file_and_is_audited(server, chrome, artifacts_dir):
+    from sqlalchemy import select
+
+    from data_access import schema
+
+    url, env = server
+    engine = make_engine(env["APPEALS_DB_URL"])
+
+    def exports() -> list:
+        with engine.connect() as conn:
+            return conn.execute(select(schema.audit_log.c.actor, schema.audit_log.c.target, schema.audit_log.c.detail)
+                                .where(schema.audit_log.c.action == "export")).all()
+
+    before = len(exports())
+    page = _signed_in_page(chrome, url, "/cases?figure=received&period=7d")
+    button = page.get_by_role("button", name="导出 CSV")
+    button.wait_for(timeout=60_000)
+    try:
+        with page.expect_download(timeout=60_000) as info:
+            button.click()
+    finally:
+        page.screenshot(path=str(artifacts_dir / "case_list_export.png"))
+    path = info.value.path()
+    text = open(path, encoding="utf-8-sig").read()
+    assert "工单号" in text and text.count("\n") > 10
+    rows = exports()
+    assert len(rows) == before + 1 and rows[-1].actor == "staff" and rows[-1].target == "received"
+
+    # the 督办单 of the warning page, in the same signed-in browser
+    page.goto(f"{url}/alerts")
+    button = page.get_by_role("button", name="导出督办单（Excel）")
+    button.wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        button.click()
+    assert open(info.value.path(), "rb").read(2) == b"PK"  # an xlsx is a zip
+    rows = exports()
+    assert len(rows) == before + 2 and rows[-1].actor == "staff" and rows[-1].target == "督办单"
+    page.close()
+    engine.dispose()

@@ -15,6 +15,23 @@ a9   03-08 12:00  03-12 12:00   03-11 09:00 closed     satisfied (03-12)  grid  
 a10  03-11 09:00  -             open                                                                        after T
 a11  02-20 09:00  02-25 09:00   open                                                                        before the period
 a12  03-02 09:00  03-05 09:00   no time, closed        -                  unknown    -                     closed, no closing time
+
+临期 (yellow) follows warn_at, the moment the remaining working time falls to
+max(20 % of the allowed working time, 1 working day), the day threshold only
+when shorter than the allowed time (docs/deadlines.md). March 2026 has no
+holidays: 03-07/08 and 03-14/15 are weekends. By hand, for the appeals open at T:
+
+a3   allowed 03-03 09:00 → 03-05 09:00 = 15 + 24 + 9 = 48 h; threshold max(9.6 h, 24 h) = 24 h
+     → warn_at 03-04 09:00 (past its deadline at T: red, not yellow)
+a4   allowed 03-09 12:00 → 03-10 20:00 = 12 + 20 = 32 h; threshold max(6.4 h, 24 h) = 24 h
+     → warn_at 03-09 20:00 (≤ T: yellow, 8 working hours left)
+a5   allowed 03-09 12:00 → 03-20 12:00 = 12 + 4×24 + 0 (weekend) + 4×24 + 12 = 216 h = 9 days;
+     threshold max(43.2 h, 24 h) = 43.2 h: 03-20 gives 12 h, 03-19 24 h, 7.2 h more of 03-18
+     → warn_at 03-18 16:48 (normal at T)
+a9   created Sunday 03-08 12:00 (no working time until Monday): allowed 24 + 24 + 24 + 12 = 84 h;
+     threshold max(16.8 h, 24 h) = 24 h → warn_at 03-11 12:00 (normal at T)
+a11  created 02-20 09:00 in the 2026 Spring Festival holiday (02-15 … 02-23): allowed 02-24 (24 h)
+     + 02-25 until 09:00 (9 h) = 33 h; threshold 24 h → warn_at 02-24 09:00 (red at T)
 """
 
 from __future__ import annotations
@@ -38,10 +55,11 @@ APPEALS = [
          rated_at=ts("2026-03-06 09:00"), handling_level="street", first_feedback_at=ts("2026-03-03 10:00"),
          feedback_deadline_at=ts("2026-03-02 12:00")),
     dict(appeal_id="a3", created_at=ts("2026-03-03 09:00"), deadline_at=ts("2026-03-05 09:00"),
-         feedback_deadline_at=ts("2026-03-04 09:00")),
+         feedback_deadline_at=ts("2026-03-04 09:00"), warn_at=ts("2026-03-04 09:00")),
     dict(appeal_id="a4", created_at=ts("2026-03-09 12:00"), deadline_at=ts("2026-03-10 20:00"),
-         feedback_deadline_at=ts("2026-03-11 09:00"), grid_code=WEST),
-    dict(appeal_id="a5", created_at=ts("2026-03-09 12:00"), deadline_at=ts("2026-03-20 12:00"), grid_code=WEST),
+         feedback_deadline_at=ts("2026-03-11 09:00"), grid_code=WEST, warn_at=ts("2026-03-09 20:00")),
+    dict(appeal_id="a5", created_at=ts("2026-03-09 12:00"), deadline_at=ts("2026-03-20 12:00"), grid_code=WEST,
+         warn_at=ts("2026-03-18 16:48")),
     dict(appeal_id="a6", created_at=ts("2026-03-04 09:00"), closed_at=ts("2026-03-06 09:00"), status="closed",
          satisfaction="basic", rated_at=ts("2026-03-07 09:00"), handling_level="community"),
     dict(appeal_id="a7", created_at=ts("2026-03-05 09:00"), deadline_at=ts("2026-03-08 09:00"),
@@ -52,9 +70,10 @@ APPEALS = [
          grid_code=WEST),
     dict(appeal_id="a9", created_at=ts("2026-03-08 12:00"), deadline_at=ts("2026-03-12 12:00"),
          closed_at=ts("2026-03-11 09:00"), status="closed", satisfaction="satisfied",
-         rated_at=ts("2026-03-12 09:00"), handling_level="grid", grid_code=WEST),
+         rated_at=ts("2026-03-12 09:00"), handling_level="grid", grid_code=WEST, warn_at=ts("2026-03-11 12:00")),
     dict(appeal_id="a10", created_at=ts("2026-03-11 09:00")),
-    dict(appeal_id="a11", created_at=ts("2026-02-20 09:00"), deadline_at=ts("2026-02-25 09:00")),
+    dict(appeal_id="a11", created_at=ts("2026-02-20 09:00"), deadline_at=ts("2026-02-25 09:00"),
+         warn_at=ts("2026-02-24 09:00")),
     dict(appeal_id="a12", created_at=ts("2026-03-02 09:00"), deadline_at=ts("2026-03-05 09:00"), status="closed"),
 ]
 
@@ -75,7 +94,7 @@ def kpis(store, scope=Scope.whole(), period=MARCH, as_of=T):
     ("cancelled", 1),          # a7
     ("closed", 5),             # a1 a2 a6 a8 a12 (a9 closed after T)
     ("overdue_open", 1),       # a3 (a9's deadline is after T)
-    ("due_soon_open", 1),      # a4: 8 h left; a5: 9 days left of 11; a9: 48 h left of 96 h
+    ("due_soon_open", 1),      # a4 (warn_at 03-09 20:00); a5 yellow from 03-18 16:48, a9 from 03-11 12:00
     ("valid", 9),
 ])
 def test_counts(store, key, expected):
@@ -169,3 +188,79 @@ def test_same_figures_on_the_system_of_record(tiny_sor, store):
     for key in direct.index:
         assert direct[key] == pytest.approx(copied[key]), key
     assert list(kids["received"]) == [5, 5]
+
+
+# ------------------------------------------------------- 临期 and pauses ---
+
+def test_warn_at_of_the_fixture_is_the_engines():
+    """The hand-worked warn_at values above are what the deadline engine computes."""
+    from data_access.deadlines import warn_at_for
+
+    for a in APPEALS:
+        if a.get("warn_at") is not None:
+            assert warn_at_for(a["created_at"], a["deadline_at"]) == a["warn_at"], a["appeal_id"]
+
+
+def _variant(changes: dict[str, dict]) -> list[dict]:
+    return [{**a, **changes.get(a["appeal_id"], {})} for a in APPEALS]
+
+
+def _kpis_of(engine, appeals, as_of=T):
+    insert_appeals(engine, appeals)
+    con = synced_store(engine)
+    try:
+        return queries.kpis(con, Scope.whole(), MARCH, as_of)
+    finally:
+        con.close()
+
+
+# Other thresholds, by hand (the allowed times are those of the docstring):
+#   fraction 0.5, 1 day: a4 max(16 h, 24 h) = 24 h → 03-09 20:00 (yellow at T);
+#     a5 max(108 h, 24 h) = 108 h: 03-20 12 h, 03-19 … 03-16 4 × 24 h ends at 03-16 00:00, which is
+#     24:00 of Friday 03-13 → 03-14 00:00; a9 42 h: 03-12 12 h, 03-11 24 h, 6 h of 03-10 → 03-10 18:00
+#   fraction 0.2, 2 days: a4's 48 h is not shorter than its 32 h, so only 20 % counts: 6.4 h
+#     → 03-10 13:36 (not yet yellow at T); a9 max(16.8 h, 48 h) = 48 h: 03-12 12 h, 03-11 24 h,
+#     12 h of 03-10 → 03-10 12:00 = T (yellow: warn_at ≤ T); a5 48 h → 03-18 12:00
+@pytest.mark.parametrize("fraction, workdays, warn, yellow", [
+    (0.5, 1.0, {"a4": "2026-03-09 20:00", "a5": "2026-03-14 00:00", "a9": "2026-03-10 18:00"}, {"a4"}),
+    (0.2, 2.0, {"a4": "2026-03-10 13:36", "a5": "2026-03-18 12:00", "a9": "2026-03-10 12:00"}, {"a9"}),
+])
+def test_due_soon_follows_warn_at_under_other_thresholds(tiny_sor, fraction, workdays, warn, yellow):
+    from data_access import cases
+    from data_access.deadlines import warn_at_for
+
+    by_id = {a["appeal_id"]: a for a in APPEALS}
+    for key, when in warn.items():
+        a = by_id[key]
+        assert warn_at_for(a["created_at"], a["deadline_at"], fraction=fraction, workdays=workdays) == ts(when)
+    insert_appeals(tiny_sor, _variant({k: {"warn_at": ts(v)} for k, v in warn.items()}))
+    con = synced_store(tiny_sor)
+    try:
+        got = queries.kpis(con, Scope.whole(), MARCH, T)
+        listed = set(cases.case_list(con, Scope.whole(), MARCH, T, "due_soon_open")["appeal_id"])
+    finally:
+        con.close()
+    assert (got["due_soon_open"], got["overdue_open"]) == (len(yellow), 1)
+    assert listed == yellow
+
+
+def test_rows_without_warn_at_use_the_calendar_rule(tiny_sor):
+    # a city database served through views has no warn_at: 24 clock hours or 20 % of created → deadline.
+    # a4: 8 h left → yellow; a5: 216 h left of 264 h; a9: 48 h left of 96 h → not
+    got = _kpis_of(tiny_sor, _variant({k: {"warn_at": None} for k in ("a3", "a4", "a5", "a9", "a11")}))
+    assert (got["due_soon_open"], got["overdue_open"]) == (1, 1)
+
+
+@pytest.mark.parametrize("changes, overdue, due_soon, on_time", [
+    # a3 paused on 03-04 12:00, before its deadline 03-05 09:00: its clock stopped, not red;
+    # a4 paused at 03-10 08:00, before T: not yellow. 按时办结率 loses a3 from its denominator: 2 / 3
+    ({"a3": {"paused_since": ts("2026-03-04 12:00")}, "a4": {"paused_since": ts("2026-03-10 08:00")}}, 0, 0, 2 / 3),
+    # a3 paused on 03-06 10:00, after its deadline: a pause does not hide lateness, still red
+    ({"a3": {"paused_since": ts("2026-03-06 10:00")}}, 1, 1, 2 / 4),
+    # paused after T: at T neither pause had begun
+    ({"a3": {"paused_since": ts("2026-03-10 13:00")}, "a4": {"paused_since": ts("2026-03-10 13:00")}}, 1, 1, 2 / 4),
+])
+def test_paused_appeals_are_neither_red_nor_yellow(tiny_sor, changes, overdue, due_soon, on_time):
+    got = _kpis_of(tiny_sor, _variant(changes))
+    assert (got["overdue_open"], got["due_soon_open"]) == (overdue, due_soon)
+    assert got["on_time_rate"] == pytest.approx(on_time)

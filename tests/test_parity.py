@@ -18,8 +18,9 @@ geometries (WKB) straddling longitude 0 and latitude 0 (negative coordinates
 for the heat bins), a grid that skips the community level, a district without
 appeals or population, and ~330 appeals covering the edge cases of
 docs/metrics.md plus appeals placed exactly on every boundary (deadline at T,
-24 h left, 20 % left, closed/rated/created at T, feedback at its deadline,
-the last second of the month, points on heat-bin edges).
+24 h left, 20 % left, warn_at at T, paused at T, closed/rated/created at T,
+feedback at its deadline, the last second of the month, points on heat-bin
+edges).
 
 Stored times are whole seconds: MariaDB's ``DATETIME`` columns (as created by
 ``schema.py``) drop microseconds, see ``test_timestamps_round_trip``. The
@@ -261,6 +262,20 @@ def _edge_appeals() -> list[dict]:
         # repeats
         dict(created_at=T - 4 * d, is_repeat=True, status="cancelled", closed_at=T - 3 * d),
         dict(created_at=T - 4 * d, is_repeat=True, deadline_at=T + 4 * d),
+        # 临期 from warn_at (the deadline engine's yellow moment): exactly at T yellow, a second later not;
+        # 10 h left (the calendar rule would say yellow) but warn_at after T: not yellow
+        dict(created_at=T - 2 * d, deadline_at=T + 3 * d, warn_at=T),
+        dict(created_at=T - 2 * d, deadline_at=T + 3 * d, warn_at=T + s),
+        dict(created_at=T - 2 * d, deadline_at=T + 10 * h, warn_at=T + h),
+        # paused (挂起): the clock stops. Deadline passed after the pause began: neither red nor yellow;
+        # passed before it: still red; paused exactly at T one second after its deadline: red; paused
+        # with warn_at passed: not yellow; paused after T: judged as not paused
+        dict(created_at=T - 5 * d, deadline_at=T - h, warn_at=T - 2 * d, paused_since=T - d),
+        dict(created_at=T - 5 * d, deadline_at=T - 2 * d, warn_at=T - 3 * d, paused_since=T - d),
+        dict(created_at=T - 5 * d, deadline_at=T - s, paused_since=T),
+        dict(created_at=T - 5 * d, deadline_at=T + 2 * h, warn_at=T - 3 * h, paused_since=T - h),
+        dict(created_at=T - 5 * d, deadline_at=T - h, paused_since=T + h),
+        dict(created_at=T - 5 * d, deadline_at=T + 2 * h, warn_at=T - 3 * h, paused_since=T + s),
     ]
     base = {"lon": 0.125, "lat": -0.125, "grid_code": "302001001002"}
     return [{**base, **row, "appeal_id": f"E{i:02d}"} for i, row in enumerate(e)]
@@ -479,13 +494,20 @@ def oracle_kpis(regions, appeals, scope: Scope, period: Period, t: dt.datetime) 
     def open_(a):
         return not closed(a) and not cancelled(a)
 
+    def paused(a):
+        return a["paused_since"] is not None and a["paused_since"] <= t
+
     def overdue(a):
-        return open_(a) and a["deadline_at"] is not None and a["deadline_at"] < t
+        # a paused appeal's clock is stopped: red only if its deadline had passed before the pause
+        return (open_(a) and a["deadline_at"] is not None and a["deadline_at"] < t
+                and (not paused(a) or a["deadline_at"] < a["paused_since"]))
 
     def due_soon(a):
-        if not open_(a) or a["deadline_at"] is None or a["deadline_at"] < t:
+        if not open_(a) or paused(a) or a["deadline_at"] is None or a["deadline_at"] < t:
             return False
-        left = (a["deadline_at"] - t).total_seconds()
+        if a["warn_at"] is not None:          # the deadline engine's yellow moment
+            return a["warn_at"] <= t
+        left = (a["deadline_at"] - t).total_seconds()   # no warn_at: the calendar rule
         allowed = (a["deadline_at"] - a["created_at"]).total_seconds()
         return left <= 24 * 3600.0 or left <= 0.2 * allowed
 

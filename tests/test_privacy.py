@@ -134,19 +134,24 @@ def test_boolean_settings(raw, value):
     assert boolean(raw) is value
 
 
-def test_the_switch_is_off_by_default_and_read_from_the_setting(monkeypatch, tmp_path):
-    assert load_settings(env={}, secrets_path=tmp_path / "none.toml").show_personal_data is False
-    assert load_settings(env={"APPEALS_SHOW_PERSONAL_DATA": "yes"},
-                         secrets_path=tmp_path / "none.toml").show_personal_data is True
+def test_personal_data_needs_the_role_and_the_deployment_switch(monkeypatch, tmp_path):
+    from data_access.access import Grant
+
+    assert load_settings(env={}, secrets_path=tmp_path / "none.toml").show_personal_data is True
+    assert load_settings(env={"APPEALS_SHOW_PERSONAL_DATA": "no"},
+                         secrets_path=tmp_path / "none.toml").show_personal_data is False
     with pytest.raises(ValueError, match="APPEALS_SHOW_PERSONAL_DATA"):
         load_settings(env={"APPEALS_SHOW_PERSONAL_DATA": "maybe"}, secrets_path=tmp_path / "none.toml")
     secrets = tmp_path / "secrets.toml"
-    secrets.write_text("APPEALS_SHOW_PERSONAL_DATA = true\n")
-    assert load_settings(env={}, secrets_path=secrets).show_personal_data is True
-    monkeypatch.setenv("APPEALS_SHOW_PERSONAL_DATA", "0")
-    assert privacy.may_show_personal_data() is False
+    secrets.write_text("APPEALS_SHOW_PERSONAL_DATA = false\n")
+    assert load_settings(env={}, secrets_path=secrets).show_personal_data is False
+    staff, kiosk = Grant("210302", personal_data=True), Grant("210302", personal_data=False, export=False)
     monkeypatch.setenv("APPEALS_SHOW_PERSONAL_DATA", "1")
-    assert privacy.may_show_personal_data() is True
+    assert privacy.may_show_personal_data(staff) is True
+    assert privacy.may_show_personal_data(kiosk) is False
+    assert privacy.may_show_personal_data(None) is False
+    monkeypatch.setenv("APPEALS_SHOW_PERSONAL_DATA", "0")
+    assert privacy.may_show_personal_data(staff) is False
 
 
 # ========================================== no leaks from the demo city ===

@@ -10,7 +10,7 @@ from data_access.scope import Period, Scope
 from data_access.sor_views import ensure_views
 from data_access.store import make_engine
 from tests import demo
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sign_in
 
 LEVEL_CODES = {"city": "210300", "district": "210302", "street": "210302001", "community": "210302001001",
                "grid": "210302001001001"}
@@ -27,7 +27,7 @@ def page(city, monkeypatch):
         monkeypatch.setenv(name, value)
 
     def run(**params) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
         at.switch_page("pages/region.py")
         for k, v in params.items():
             at.query_params[k] = v

@@ -314,7 +314,11 @@ def downloads(key, scope: Scope, period: Period, as_of: dt.datetime, req: ListRe
                 show_personal=show_personal)
 
     def make(kind: str):
-        return lambda: cached.case_file(key, scope, period, as_of, req.figure, kind, sheet_name="工单列表", **args)
+        def build() -> bytes:  # runs when the button is clicked: that is the export, so it is audited
+            cached.audit("export", target=req.figure, region_code=scope.code,
+                         detail={"kind": kind, "rows": n, "file": stem, "filters": dict(req.filters)})
+            return cached.case_file(key, scope, period, as_of, req.figure, kind, sheet_name="工单列表", **args)
+        return cached.deferred(build)
 
     left.download_button("导出 CSV", make("csv"), file_name=f"{stem}.csv", mime=exports.CSV_MIME,
                          on_click="ignore", disabled=too_many or n == 0, help=note, key="case_csv",
@@ -325,6 +329,21 @@ def downloads(key, scope: Scope, period: Period, as_of: dt.datetime, req: ListRe
 
 
 # --------------------------------------------------------------- detail ---
+
+_AUDIT_AGAIN_SECONDS = 300  # a case re-run within this time (a click on the page) is the same look
+
+
+def audit_view(row: dict, show_personal: bool) -> None:
+    """Record that the signed-in person opened this case (once per look, not on every rerun)."""
+    import time
+
+    seen = st.session_state.setdefault("viewed_cases", {})
+    now = time.monotonic()
+    if now - seen.get(row["appeal_id"], -1e9) < _AUDIT_AGAIN_SECONDS:
+        return
+    seen[row["appeal_id"]] = now
+    cached.audit("case_view", target=row["appeal_id"], region_code=row.get("street_code") or row.get("district_code"),
+                 detail={"personal_data": bool(show_personal)})
 
 def safe_back(value: str | None) -> str | None:
     """A back link from the URL, if it points at this app's case list (never elsewhere)."""
@@ -376,15 +395,20 @@ def detail_fields(row: dict, show_personal: bool) -> None:
     st.html('<div class="case-fields">' + "".join(cells) + "</div>")
 
 
-def state_note(row: dict, now: dt.datetime) -> str:
-    """Where the appeal stands now: "在办 · 已超期 3.2 天", "已办结 · 按时", …"""
+LIGHTS = {"normal": "正常", "yellow": "黄灯·临期", "red": "红灯·超期", "paused": "挂起中"}
+
+
+def state_note(row: dict, now: dt.datetime, rules=None) -> str:
+    """Where the appeal stands now: "在办 · 红灯·超期 · 超期 1.5 个工作日", "已办结 · 按时办结", …"""
+    from data_access import deadlines
+
     status = label(STATUSES, row["status"])
     deadline, closed = row.get("deadline_at"), row.get("closed_at")
     if row["status"] == "open":
         if deadline is None:
             return f"{status} · 无办理时限"
-        hours = (deadline - now).total_seconds() / 3600.0
-        return f"{status} · 已超期 {fmt.hours(-hours)}" if hours < 0 else f"{status} · 距时限 {fmt.hours(hours)}"
+        light = deadlines.annotate(pd.DataFrame([row]), now, rules=rules).iloc[0]
+        return f"{status} · {LIGHTS.get(light['deadline_state'], light['deadline_state'])} · {fmt.remaining(light)}"
     if row["status"] == "closed" and deadline is not None and closed is not None:
         if closed <= deadline:
             return f"{status} · 按时办结"

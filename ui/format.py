@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pandas as pd
+
 WEEKDAYS = "一二三四五六日"
 
 
@@ -41,3 +43,29 @@ def stamp(value: dt.datetime | None, seconds: bool = False) -> str:
 
 def date_cn(value: dt.date) -> str:
     return f"{value:%Y年%m月%d日} 星期{WEEKDAYS[value.weekday()]}"
+
+
+def remaining(row) -> str:
+    """Time left to the deadline, or past it, in the appeal's basis (a row of ``deadlines.annotate``).
+
+    Clock-hour limits (紧急) count clock hours; working-day limits count
+    working days, or working hours under one working day.
+    """
+    hours_left = row["remaining_hours"]
+    if _missing(hours_left):
+        return "—"
+    if row["time_basis"] == "clock":
+        text = f"{abs(hours_left):.1f} 小时"
+    else:
+        days = abs(row["remaining_working_days"])
+        text = f"{days:.1f} 个工作日" if days >= 1 else f"{abs(row['remaining_working_hours']):.1f} 工作小时"
+    return ("超期 " if hours_left < 0 else "剩余 ") + text
+
+
+def unique_labels(table: pd.DataFrame) -> dict[str, str]:
+    """Code → name, with the code added to names that more than one code shares (two
+    communities' 居委会 may have the same name). A select box reports the label chosen,
+    so two equal labels would be one choice."""
+    counts = table["name"].value_counts()
+    return {code: f"{name}（{code}）" if counts.get(name, 0) > 1 else str(name)
+            for code, name in zip(table["code"], table["name"])}

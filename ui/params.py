@@ -35,7 +35,7 @@ DEFAULT_PERIOD = "30d"
 CUSTOM = "custom"
 
 # the URL path of each page (see app.py)
-PAGES = {"big_screen": "", "region": "region", "cases": "cases", "case": "case"}
+PAGES = {"big_screen": "", "region": "region", "alerts": "alerts", "cases": "cases", "case": "case"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class ViewParams:
     region: str | None
     as_of: dt.datetime | None  # a past moment to show the view as of (review meetings, historical data)
     problems: tuple[str, ...]  # parameters that were ignored, each a sentence for the screen
+    kiosk_value: str = "1"  # the URL's kiosk value as given: a wall screen's token is carried on its links
 
     def resolve_period(self, today: dt.date) -> Period:
         if self.period == CUSTOM:
@@ -69,7 +70,7 @@ class ViewParams:
         if self.as_of is not None:
             out["as_of"] = self.as_of.isoformat()
         if self.kiosk:
-            out["kiosk"] = "1"
+            out["kiosk"] = self.kiosk_value
         return out
 
 
@@ -103,7 +104,7 @@ def read() -> ViewParams:
         period = DEFAULT_PERIOD
     region = qp.get("region") or None
     if region is not None and (len(region) > 32 or not region.replace("-", "").replace("_", "").isalnum()):
-        problems.append(f"区域代码 “{region[:40]}” 无效，已显示全域")
+        problems.append(f"区域代码 “{region[:40]}” 无效，已显示默认范围")
         region = None
     kiosk = qp.get("kiosk", "") not in ("", "0", "false")
     as_of = None
@@ -113,7 +114,7 @@ def read() -> ViewParams:
         except ValueError:
             problems.append(f"时间点 “{qp['as_of'][:40]}” 无法识别（格式如 2017-12-31T23:59），已显示最新数据")
     return ViewParams(kiosk=kiosk, period=period, date_from=date_from, date_to=date_to, region=region,
-                      as_of=as_of, problems=tuple(problems))
+                      as_of=as_of, problems=tuple(problems), kiosk_value=str(qp.get("kiosk", ""))[:200] or "1")
 
 
 def set_period(period: str) -> None:

@@ -63,3 +63,14 @@ def overdue_rows(df: pd.DataFrame) -> pd.DataFrame:
         "承办单位": df["department"].fillna("—"),
         "超期": [fmt.hours(h) for h in df["overdue_hours"]],
     })
+
+
+NEW_RED_STYLE = "background-color: rgba(255, 77, 79, 0.38); color: #ffffff; font-weight: 600"
+
+
+def highlight(df: pd.DataFrame, rows: list[bool]):
+    """The table with the given rows lit red (an appeal that turned red within the last minute)."""
+    if not any(rows):
+        return df
+    flags = pd.Series(rows, index=df.index)
+    return df.style.apply(lambda row: [NEW_RED_STYLE if flags[row.name] else ""] * len(row), axis=1)

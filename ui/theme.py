@@ -39,6 +39,7 @@ _BASE_CSS = f"""
 .panel-title {{ font-size: 1.0rem; font-weight: 600; color: {TEXT}; margin: 0 0 2px 2px;
   border-left: 3px solid {ACCENT}; padding-left: 8px; }}
 .panel-title small {{ color: {MUTED}; font-weight: 400; margin-left: 6px; }}
+.more-link {{ display: block; text-align: right; font-size: .82rem; color: #3fc1ff; margin: -2px 4px 2px 0; }}
 .screen-title {{ font-size: 1.75rem; font-weight: 700; letter-spacing: 2px; color: #ffffff;
   text-shadow: 0 0 12px rgba(63,193,255,.6); margin: 0; line-height: 1.3; }}
 .screen-meta {{ color: {MUTED}; font-size: 0.95rem; text-align: right; line-height: 1.35; }}

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from data_access.indicators import INDICATORS
+from data_access.access import NoAccess
 from data_access.runner import QueryError, QueryTimeout
 
 from . import format as fmt
@@ -99,6 +100,8 @@ def guard(render):
     def wrapper(*args, **kwargs):
         try:
             return render(*args, **kwargs)
+        except NoAccess as exc:
+            st.error(f"无权访问：{exc}")
         except QueryTimeout as exc:
             st.error(f"查询超时：{exc}。请缩小范围或时间段后重试。")
         except QueryError as exc:

@@ -9,6 +9,11 @@ Rows read = inserted + updated + unchanged + quarantined, always. Importing the
 same file twice changes nothing; a corrected file updates rows by appeal_id.
 Only the columns an import owns are compared and written, so figures the
 dashboard adds later (supervision, repeat flags) are never overwritten.
+
+An appeal keeps the deadline of its export (``deadline_source = 'import'``,
+and ``warn_at`` from the configured yellow thresholds, docs/deadlines.md); an
+appeal exported without one gets none (it is flagged ``missing_deadline``,
+never given a deadline by rule).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from geo.placement import RegionIndex
 
 from .. import schema
 from ..clock import local_now
-from ..config import DATA_DIR
+from ..config import DATA_DIR, Settings, load_settings
+from ..deadlines import limit_arrays, load_rules, warn_at_array
 from ..store import bulk_insert, create_schema
 from .mapping import Mapping
 from .normalize import Normalized, normalize
@@ -38,13 +44,15 @@ from .report import ImportReport, write_quarantine, write_report
 OWNED = (
     "channel", "category", "subcategory", "summary", "address", "lon", "lat", "grid_code", "department_code",
     "created_at", "deadline_at", "closed_at", "status", "satisfaction", "quality_flags",
+    "deadline_source", "warn_at",
 )
 _CHUNK = 500
 DEFAULT_OUT_DIR = DATA_DIR / "imports"
 
 
 def import_appeals(engine: Engine, path: str | Path, mapping: Mapping, *, timezone: str = "Asia/Shanghai",
-                   out_dir: Path | None = None, now: dt.datetime | None = None) -> ImportReport:
+                   out_dir: Path | None = None, now: dt.datetime | None = None,
+                   settings: Settings | None = None) -> ImportReport:
     """Import one file; see the module docstring. Raises SourceFileError for a file that cannot be read."""
     table = read_source(path, mapping.format)
     missing = sorted({c for c in mapping.columns.values() if c not in table.columns})
@@ -52,11 +60,12 @@ def import_appeals(engine: Engine, path: str | Path, mapping: Mapping, *, timezo
         raise SourceFileError(f"{path}: the mapping {mapping.path} names column(s) {', '.join(missing)} that the "
                               f"file does not have; it has: {', '.join(table.columns)}")
     return import_table(engine, table, mapping, source=str(path), timezone=timezone,
-                        out_dir=out_dir or DEFAULT_OUT_DIR, now=now)
+                        out_dir=out_dir or DEFAULT_OUT_DIR, now=now, settings=settings)
 
 
 def import_table(engine: Engine, table: RawTable, mapping: Mapping, *, source: str, timezone: str,
-                 out_dir: Path | None, now: dt.datetime | None = None) -> ImportReport:
+                 out_dir: Path | None, now: dt.datetime | None = None,
+                 settings: Settings | None = None) -> ImportReport:
     """Import records already read (the heart of ``import_appeals``; tests feed it directly)."""
     now = (now or local_now(timezone)).replace(microsecond=0)
     create_schema(engine)
@@ -67,6 +76,7 @@ def import_table(engine: Engine, table: RawTable, mapping: Mapping, *, source: s
     _place(engine, norm, ok)
     _flag_default_points(norm, ok, mapping.default_point_min)
     frame["quality_flags"] = _flags(norm, frame.index)
+    _deadline_fields(engine, frame, ok, settings or load_settings())
 
     good = frame[ok]
     existing = _existing(engine, good["appeal_id"].tolist())
@@ -149,6 +159,26 @@ def _flag_default_points(norm: Normalized, ok: pd.Series, minimum: int) -> None:
     crowded = pd.Series(False, index=f.index)
     crowded[counts[counts >= minimum].index] = True
     norm.warnings["default_point"] = crowded
+
+
+def _deadline_fields(engine: Engine, frame: pd.DataFrame, ok: pd.Series, settings: Settings) -> None:
+    """``deadline_source`` ('import' where the export gives a deadline, else NULL) and ``warn_at``.
+
+    The yellow moment follows the engine: working time, or clock time where
+    the rules give the appeal's kind a limit in hours.
+    """
+    has = (ok & frame["deadline_at"].notna()).to_numpy()
+    frame["deadline_source"] = pd.Series(np.where(has, "import", None), index=frame.index, dtype=object)
+    warn = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[us]")
+    if has.any():
+        rows = frame[has]
+        nothing = [None] * len(rows)
+        clock = limit_arrays(load_rules(engine), rows["category"],
+                             rows["subcategory"] if "subcategory" in rows else nothing,
+                             rows["urgency"] if "urgency" in rows else nothing)["clock"]
+        warn[has] = warn_at_array(rows["created_at"], rows["deadline_at"], clock,
+                                  fraction=settings.due_soon_fraction, workdays=settings.due_soon_workdays)
+    frame["warn_at"] = pd.Series(warn, index=frame.index)
 
 
 def _flags(norm: Normalized, index) -> pd.Series:

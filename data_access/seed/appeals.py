@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import workcal
+from .. import deadlines
 from . import catalogue as cat
 from .people import draw_people
 from .places import Places
@@ -23,6 +23,7 @@ PERSON_KEYS = ("surname", "female", "two_chars", "g1", "g2", "prefix", "number")
 TAIL_KEYS = PLACE_KEYS + PERSON_KEYS + ("created", "has_person")
 REPEAT_WINDOW_DAYS = 30
 GRID = cat.CHANNEL_CODES.index("grid")
+URGENCY_CODES = ("urgent", "normal", "consult")
 
 
 def generate_chunk(rng: np.random.Generator, plan: Plan, places: Places, tables: cat.Tables,
@@ -134,24 +135,37 @@ def _repeats(rng: np.random.Generator, b: dict, tail: dict | None, places: Place
     b["is_repeat"] = is_repeat
 
 
+def limit_table(tables: cat.Tables, rules: deadlines.Rules | None = None) -> dict[str, np.ndarray]:
+    """The rules' limits per (subcategory, urgency code): arrays of shape (n_sub, 3), as ``limit_arrays``."""
+    rules = rules if rules is not None else deadlines.default_rules()
+    n_sub = len(tables.sub_names)
+    sub = np.repeat(np.arange(n_sub), 3)
+    urg = np.tile(np.arange(3), n_sub)
+    names = cat.CATEGORY_NAMES
+    got = deadlines.limit_arrays(rules, [names[c] for c in tables.sub_category[sub].tolist()],
+                                 [tables.sub_names[i] for i in sub.tolist()],
+                                 [URGENCY_CODES[u] for u in urg.tolist()])
+    return {k: v.reshape(n_sub, 3) for k, v in got.items()}
+
+
 def _limits(rng: np.random.Generator, b: dict, tables: cat.Tables) -> None:
-    """Urgency, deadline and feedback deadline (seconds; -1 = none)."""
+    """Urgency, deadline and feedback deadline (seconds; -1 = none), by the engine's default rules
+    (``deadlines.default_rules``: the catalogue's limits as rules); ``clock`` marks hour-based limits."""
     n = len(b["created"])
-    sub, c = b["sub"], b["category"]
+    sub = b["sub"]
     u = rng.random(n)
     urgent = u < tables.sub_urgent[sub]
     consult = ~urgent & (u < tables.sub_urgent[sub] + tables.sub_consult[sub]) & (b["channel"] != GRID)
     urgency = np.where(urgent, 0, np.where(consult, 2, 1))  # 0 urgent, 1 normal, 2 consult
-    created = b["created"]
-    created_dt = created.astype("datetime64[s]")
-    hours = tables.sub_urgent_hours[sub]
-    days = np.where(consult, cat.CONSULT_DAYS, tables.cat_limit_days[c])
-    wd = workcal.add_working_days_array(created_dt, days).astype(np.int64)
-    deadline = np.where(urgent, created + hours * 3600, wd)
-    fb_days = np.where(consult, cat.CONSULT_DAYS, tables.cat_feedback_days[c])
-    fb_wd = workcal.add_working_days_array(created_dt, fb_days).astype(np.int64)
-    fb_deadline = np.where(urgent, created + np.minimum(hours, cat.FEEDBACK_URGENT_HOURS) * 3600, fb_wd)
+    created_dt = b["created"].astype("datetime64[s]")
+    lim = limit_table(tables)
+    pick = {k: v[sub, urgency] for k, v in lim.items()}
+    deadline = deadlines.deadline_array(created_dt, pick["hours"], pick["workdays"])
+    fb_deadline = deadlines.deadline_array(created_dt, pick["feedback_hours"], pick["feedback_workdays"])
+    deadline = deadline.astype("datetime64[s]").astype(np.int64)
+    fb_deadline = np.where(np.isnat(fb_deadline), deadline, fb_deadline.astype("datetime64[s]").astype(np.int64))
     none = rng.random(n) < cat.NO_DEADLINE_SHARE
     b["urgency"] = urgency
+    b["clock"] = pick["clock"]
     b["deadline"] = np.where(none, -1, deadline)
     b["fb_deadline"] = np.where(none, -1, np.minimum(fb_deadline, deadline))

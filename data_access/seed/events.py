@@ -1,22 +1,32 @@
 """The event log (appeal_events) of a chunk of demo appeals.
 
 Every appeal gets an accept event; then, as far as they happened by ``end``:
-dispatch, feedback, handle (closing; for cancelled appeals a note saying why),
-rate, and supervise events (overdue, unsatisfied, escalation, leaders'
-picks). Events are ordered by appeal, then time. Actors are staff, centres and
+dispatch, pause, resume and extend (``pauses``), feedback, handle (closing;
+for cancelled appeals a note saying why), rate, and a supervise event for
+every supervision row (late, unsatisfied, long stuck, leaders' picks, and
+automatic escalations; see ``supervision``).
+Events are ordered by appeal, then time. Actors are staff, centres and
 departments; never the appellant.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
+from ..supervision import event_note
 from . import catalogue as cat
 from . import texts
 from .outcomes import SAT_UNSATISFIED, STATUS_CANCELLED, STATUS_CLOSED
+from .pauses import events as pause_events
 from .places import Places
+from .supervision import plan_supervisions
 
-EVENT_RANK = {"accept": 0, "dispatch": 1, "supervise": 2, "feedback": 3, "handle": 4, "rate": 5}
+EPOCH = dt.datetime(1970, 1, 1)
+
+EVENT_RANK = {"accept": 0, "dispatch": 1, "supervise": 2, "pause": 2, "resume": 2, "extend": 2, "feedback": 3,
+              "handle": 4, "rate": 5}
 SATISFACTION_CODES = ("satisfied", "basic", "unsatisfied")
 SATISFACTION_LABELS = ("满意", "基本满意", "不满意")
 CHANNEL_LABELS = {"hotline": "8890热线", "web": "民心网", "app": "随手拍", "grid": "网格员上报",
@@ -30,8 +40,10 @@ def _pick(rng: np.random.Generator, options: tuple[str, ...], n: int) -> list[st
     return [options[i] for i in idx.tolist()]
 
 
-def build_events(rng: np.random.Generator, b: dict, places: Places, tables: cat.Tables) -> dict:
-    """Events of the chunk: 'row' (appeal row), 'type', 'at' (seconds), 'actor', 'note'."""
+def build_events(rng: np.random.Generator, b: dict, places: Places, tables: cat.Tables, *,
+                 sup_rng: np.random.Generator, end_s: int) -> dict:
+    """Events of the chunk: 'row' (appeal row), 'type', 'at' (seconds), 'actor', 'note'; and
+    'supervisions', the chunk's supervision rows (``supervision.plan_supervisions``, drawn from ``sup_rng``)."""
     n = len(b["created"])
     grid = b["grid"]
     city_name = np.array(places.level_names["city"], dtype=object)[places.grid_ancestor["city"][grid]]
@@ -128,15 +140,19 @@ def build_events(rng: np.random.Generator, b: dict, places: Places, tables: cat.
         lambda r: ["回访评价：" + SATISFACTION_LABELS[sat[i]] + ("，诉求人表示问题未解决" if sat[i] == SAT_UNSATISFIED else "")
                    for i in r.tolist()])
 
-    supervisor = [f"{d}综合指挥中心督办科" for d in district_name.tolist()]
-    city_supervisor = [f"{c}8890督查室" for c in city_name.tolist()]
-    for key, notes, who in (("sup_late", texts.SUPERVISE_LATE_NOTES, supervisor),
-                            ("sup_escalate", texts.SUPERVISE_ESCALATE_NOTES, city_supervisor),
-                            ("sup_unsat", texts.SUPERVISE_UNSATISFIED_NOTES, city_supervisor),
-                            ("sup_random", texts.SUPERVISE_RANDOM_NOTES, supervisor)):
-        chosen = _pick(rng, notes, n)
-        add(b[key] >= 0, "supervise", b[key], lambda r, w=who: [w[i] for i in r.tolist()],
-            lambda r, c=chosen: [c[i] for i in r.tolist()])
+    # supervision (督办): one row per request as far as the rules allow (seed/supervision.py), and a
+    # supervise event at each row's creation (the reasons are drawn from rng as they always were)
+    reasons = {key: _pick(rng, notes, n) for key, notes in (
+        ("sup_late", texts.SUPERVISE_LATE_NOTES), ("sup_escalate", texts.SUPERVISE_ESCALATE_NOTES),
+        ("sup_unsat", texts.SUPERVISE_UNSATISFIED_NOTES), ("sup_random", texts.SUPERVISE_RANDOM_NOTES))}
+    sup = plan_supervisions(sup_rng, b, places, reasons, end_s)
+    sup_at = np.asarray(sup["created"], dtype=np.int64)
+    parts.append((np.asarray(sup["row"], dtype=np.int64), "supervise", sup_at, list(sup["supervisor"]),
+                  [event_note(lv, r, EPOCH + dt.timedelta(seconds=d))
+                   for lv, r, d in zip(sup["level"], sup["reason"], sup["due"])]))
+
+    if "pause_at" in b:  # pauses and extensions (seed/pauses.py)
+        parts.extend(pause_events(b, dept_name))
 
     rows = np.concatenate([p[0] for p in parts])
     at = np.concatenate([p[2] for p in parts])
@@ -147,4 +163,4 @@ def build_events(rng: np.random.Generator, b: dict, places: Places, tables: cat.
     order = np.lexsort((rank, at, rows))
     ol = order.tolist()
     return {"row": rows[order], "at": at[order], "type": [kinds[i] for i in ol],
-            "actor": [actors[i] for i in ol], "note": [notes[i] for i in ol]}
+            "actor": [actors[i] for i in ol], "note": [notes[i] for i in ol], "supervisions": sup}

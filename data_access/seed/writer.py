@@ -1,8 +1,11 @@
 """``seed_demo``: generate the demo database and write it, chunk by chunk.
 
-Writes regions, departments, then one calendar month at a time: the month's
-appeals, then their events. Every write goes through ``store.bulk_insert``;
-``updated_at`` is the wall-clock time at which each batch is written.
+Writes regions, departments, the default time-limit rules
+(``deadlines.write_default_rules``), then one calendar month at a time: the
+month's appeals (with their pauses and extensions, ``pauses``), then their
+supervisions and events. Every write goes through
+``store.bulk_insert``; ``updated_at`` is the wall-clock time at which each
+batch is written.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import Engine
 
-from .. import clock
-from ..schema import appeal_events, appeals as appeals_table, departments, grid_workers, regions
+from .. import clock, deadlines
+from ..config import load_settings
+from ..schema import (appeal_events, appeals as appeals_table, departments, grid_workers, regions, supervisions,
+                      time_limit_rules)
 from ..store import bulk_insert, create_schema, row_count
 from . import catalogue as cat
 from . import texts
@@ -27,7 +32,9 @@ from .hotspots import PlantedHotspot
 from .outcomes import add_outcomes
 from .people import COMPANY_KINDS, COMPANY_WORDS, SHOP_NAMES, draw_people, name_strings, phone_strings
 from .places import REGION_COLUMNS, Places, substream
+from .pauses import plant as plant_pauses
 from .plan import make_plan
+from .supervision import finish_ids, write_supervisions
 
 Progress = Callable[[str, int, int], None]
 
@@ -36,7 +43,9 @@ APPEAL_COLUMNS = (
     "appellant_phone", "address", "lon", "lat", "grid_code", "department_code", "handling_level",
     "created_at", "dispatched_at", "first_feedback_at", "deadline_at", "feedback_deadline_at", "closed_at",
     "rated_at", "updated_at", "status", "satisfaction", "is_repeat", "is_supervised",
+    "deadline_source", "warn_at", "paused_since",
 )
+DEADLINE_SOURCES = (None, "rule", "manual")  # seed.pauses codes
 EVENT_COLUMNS = ("appeal_id", "event_type", "event_at", "actor", "note")
 DEPARTMENT_COLUMNS = ("code", "name", "level", "region_code", "updated_at")
 APPEAL_BATCH = 25_000
@@ -53,6 +62,7 @@ class SeedReport:
     events: int
     seconds: float
     hotspots: list[PlantedHotspot] = field(default_factory=list)
+    supervisions: int = 0
 
 
 def _timezone() -> str:
@@ -84,7 +94,8 @@ def seed_demo(engine: Engine, *, territory, appeals: int = 500_000, months: int 
     else:
         end = clock.to_local_naive(end, _timezone())
     create_schema(engine)
-    filled = [t.name for t in (appeals_table, appeal_events, regions, departments, grid_workers)
+    filled = [t.name for t in (appeals_table, appeal_events, regions, departments, grid_workers, supervisions,
+                               time_limit_rules)
               if row_count(engine, t)]
     if filled:
         raise ValueError(f"seed_demo needs an empty database, but {', '.join(filled)} already has rows; "
@@ -108,15 +119,23 @@ def seed_demo(engine: Engine, *, territory, appeals: int = 500_000, months: int 
                 ((f"W{code}", name, phone, code, now)
                  for code, name, phone in zip(places.grid_codes.tolist(), places.grid_workers, phones)))
 
+    # the time limits: the engine's default rules, written as data (python -m data_access rules …)
+    deadlines.write_default_rules(engine, now=local_now())
+    settings = load_settings()
+    thresholds = {"fraction": settings.due_soon_fraction, "workdays": settings.due_soon_workdays}
+    deadline_rng = substream(seed, "deadlines")
+
     rng = substream(seed, "appeals")
+    sup_rng = substream(seed, "supervision")
     tail = None
-    n_appeals = n_events = 0
+    n_appeals = n_events = n_sups = 0
     report("appeals", 0, appeals)
     for lo, hi in plan.chunks:
         b, tail = generate_chunk(rng, plan, places, tables, lo, hi, tail)
         if not len(b["created"]):
             continue
         add_outcomes(rng, b, tables, plan.end_s)
+        plant_pauses(deadline_rng, b, plan.end_s, **thresholds)
         ids, rows = appeal_rows(rng, b, places, tables)
         for i in range(0, len(rows), APPEAL_BATCH):
             stamp = local_now()
@@ -125,7 +144,8 @@ def seed_demo(engine: Engine, *, territory, appeals: int = 500_000, months: int 
                                      batch_size=APPEAL_BATCH)
             report("appeals", n_appeals, appeals)
         del rows
-        ev = build_events(rng, b, places, tables)
+        ev = build_events(rng, b, places, tables, sup_rng=sup_rng, end_s=plan.end_s)
+        n_sups += write_supervisions(engine, ids, ev["supervisions"], n_sups + 1, local_now())
         ev_ids = [ids[i] for i in ev["row"].tolist()]
         ev_at = ev["at"].astype("datetime64[s]").tolist()
         ev_rows = list(zip(ev_ids, ev["type"], ev_at, ev["actor"], ev["note"]))
@@ -135,8 +155,9 @@ def seed_demo(engine: Engine, *, territory, appeals: int = 500_000, months: int 
             estimate = max(n_events, round(n_events / max(n_appeals, 1) * appeals))
             report("events", n_events, estimate)
     report("events", n_events, n_events)
+    finish_ids(engine)
     return SeedReport(n_regions, n_depts, n_appeals, n_events, time.perf_counter() - t0,
-                      [s.spot for s in plan.surges])
+                      [s.spot for s in plan.surges], supervisions=n_sups)
 
 
 def _times(a: np.ndarray) -> list:
@@ -193,9 +214,11 @@ def appeal_rows(rng: np.random.Generator, b: dict, places: Places, tables: cat.T
         [nm if p else None for nm, p in zip(person_name, person)],
         [ph if p else None for ph, p in zip(phone, person)],
         address, lon, lat, grid_code, dept_code, level,
-        _times(created), _times(b["dispatched"]), _times(b["feedback"]), _times(b["deadline"]),
-        _times(b["fb_deadline"]), _times(b["closed_at"]), _times(b["rated_at"]),
+        _times(created), _times(b["dispatched"]), _times(b["feedback"]), _times(b["deadline_at"]),
+        _times(b["fb_deadline_at"]), _times(b["closed_at"]), _times(b["rated_at"]),
         status, satisfaction, b["is_repeat"].tolist(), b["is_supervised"].tolist(),
+        [DEADLINE_SOURCES[c] for c in b["deadline_source"].tolist()], _times(b["warn_at"]),
+        _times(b["paused_since"]),
     ))
     return ids, rows
 

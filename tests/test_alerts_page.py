@@ -1,0 +1,307 @@
+"""The warning page (/alerts) and supervision from it and from a case's detail, through AppTest.
+
+The pages run on a seeded demo city through a router like app.py's. Expected
+figures come from the system of record through its views (``sor_views``);
+supervisions are checked in the system of record's own tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from data_access import alerts, schema
+from data_access.clock import local_now
+from data_access.scope import Period, Scope
+from data_access.sor_views import ensure_views
+from data_access.store import make_engine
+from tests import demo
+from tests.conftest import ROOT, sign_in
+
+ROUTER = """
+import streamlit as st
+from ui import boot
+
+st.set_page_config(page_title="诉求指挥中心", layout="wide")
+pages = [st.Page(f"{{root}}/pages/{{name}}.py", url_path=name.replace("_", "-"), default=name == {first!r})
+         for name in ("alerts", "case", "cases", "big_screen")]
+boot.run_routed(st.navigation(pages, position="hidden").run)
+"""
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    end = local_now().replace(second=0, microsecond=0)
+    env = demo.build(tmp_path_factory.mktemp("alerts_page"), appeals=12_000, months=2, end=end)
+    engine = make_engine(env["APPEALS_DB_URL"])
+    ensure_views(engine)
+    yield env, engine, end - dt.timedelta(hours=1)
+    engine.dispose()
+
+
+@pytest.fixture
+def page(city, monkeypatch):
+    env, _, _ = city
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def make(which: str, **params) -> AppTest:
+        script = ROUTER.format(first=which).replace("{root}", str(ROOT))
+        at = sign_in(AppTest.from_string(script, default_timeout=120))
+        for k, v in params.items():
+            at.query_params[k] = v
+        return at
+
+    def run(which: str, **params) -> AppTest:
+        at = make(which, **params).run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    run.make = make
+    return run
+
+
+def _html(at: AppTest) -> str:
+    return " ".join(h.value for h in at.get("html"))
+
+
+def _totals(at: AppTest) -> dict[str, int]:
+    text = _html(at)
+    red = re.search(r'超期（红灯） <span class="red">([\d,]+)</span>', text)
+    yellow = re.search(r'临期（黄灯） <span class="yellow">([\d,]+)</span>', text)
+    assert red and yellow, "the page states no totals"
+    return {"red": int(red.group(1).replace(",", "")), "yellow": int(yellow.group(1).replace(",", ""))}
+
+
+def _sor(engine, fn, *args, **kw):
+    with engine.connect() as conn:
+        return fn(conn, *args, **kw)
+
+
+def _warning_table(at: AppTest) -> pd.DataFrame:
+    return at.dataframe[0].value
+
+
+def test_the_page_lists_red_then_yellow_with_totals_from_the_system_of_record(page, city):
+    _, engine, as_of = city
+    at = page("alerts", as_of=as_of.isoformat())
+    assert not at.error, [e.value for e in at.error]
+    expected = _sor(engine, alerts.warning_totals, Scope.whole(), Period.all_time(), as_of)
+    assert expected["red"] > 0 and expected["yellow"] > 0
+    assert _totals(at) == expected
+    table = _warning_table(at)
+    assert len(table) == min(expected["red"] + expected["yellow"], 200)  # the first page
+    assert (table["灯"] == "红").sum() == expected["red"] and (table["灯"] == "黄").sum() == expected["yellow"]
+    # the latest first: the earliest deadline on top, so every red row comes before every yellow one
+    assert table["办理时限"].tolist() == sorted(table["办理时限"])
+    assert table["灯"].tolist() == sorted(table["灯"], key=["红", "黄"].index)
+    assert table.loc[table["灯"] == "红", "剩余/超期"].str.startswith("超期 ").all()
+    assert table.loc[table["灯"] == "黄", "剩余/超期"].str.startswith("剩余 ").all()
+    assert {b.label for b in at.download_button} == {"导出督办单（Excel）"}
+    assert "period" in at.query_params  # the page says which period it shows
+
+
+@pytest.mark.parametrize("by", ["street", "department"])
+def test_counts_by_unit_match_and_filters_go_through_the_url(page, city, by):
+    _, engine, as_of = city
+    counts = _sor(engine, alerts.warning_counts, Scope.whole(), Period.all_time(), as_of, by)
+    at = page("alerts", as_of=as_of.isoformat())
+    shown = at.dataframe[1 if by == "department" else 2].value
+    assert shown["超期"].tolist() == counts["red"].tolist()
+    assert shown["临期"].tolist() == counts["yellow"].tolist()
+    assert shown["超期"].tolist() == sorted(shown["超期"], reverse=True)  # the worst first
+    code = counts["code"].iloc[0]
+    at = page("alerts", as_of=as_of.isoformat(), **{by: code})
+    assert _totals(at) == _sor(engine, alerts.warning_totals, Scope.whole(), Period.all_time(), as_of,
+                               filters={by: code})
+    assert at.selectbox(key=f"alert_{by}").value == code
+
+
+def test_an_unknown_filter_value_is_named_and_ignored(page, city):
+    _, engine, as_of = city
+    at = page("alerts", as_of=as_of.isoformat(), department="NO-SUCH-DEPT")
+    assert any("NO-SUCH-DEPT" in w.value and "已忽略" in w.value for w in at.warning)
+    assert _totals(at) == _sor(engine, alerts.warning_totals, Scope.whole(), Period.all_time(), as_of)
+
+
+def test_a_district_scope_bounds_the_page(page, city):
+    _, engine, as_of = city
+    at = page("alerts", as_of=as_of.isoformat(), region="210302")
+    assert _totals(at) == _sor(engine, alerts.warning_totals, Scope("210302", "district"), Period.all_time(), as_of)
+    assert "铁东区" in _html(at)
+
+
+def test_a_filter_keeps_its_value_when_two_units_share_a_name(page, city):
+    """Two communities' 居委会 can bear one name; a select box reports the label chosen, so
+    equal labels once made a rerun jump to the other unit (and the list came up empty)."""
+    _, engine, as_of = city
+    options = _sor(engine, alerts.filter_options, Scope.whole(), as_of)["department"]
+    shared = options[options.duplicated("name", keep=False)].sort_values("code")
+    assert not shared.empty, "the demo city should have two units with the same name"
+    first = shared["code"].iloc[0]
+    at = page("alerts", as_of=as_of.isoformat(), department=first)
+    at.run()  # a second run, as after any click
+    assert at.query_params["department"] == first
+    assert at.selectbox(key="alert_department").value == first
+    assert first in at.selectbox(key="alert_department").format_func(first)
+
+
+def _small_department(engine) -> tuple[str, list[str]]:
+    """A department with a few red or yellow appeals, none supervised yet."""
+    now = local_now().replace(microsecond=0)
+    listed = _sor(engine, alerts.warning_list, Scope.whole(), Period.all_time(), now)
+    per = listed.groupby("department_code").agg(n=("appeal_id", "size"), supervised=("is_supervised", "any"))
+    per = per[(per["n"] >= 2) & (per["n"] <= 6) & ~per["supervised"]].sort_values(["n"])
+    assert not per.empty, "the demo city should have a department with a few unsupervised warnings"
+    code = per.index[0]
+    return code, sorted(listed.loc[listed["department_code"] == code, "appeal_id"])
+
+
+def _unsupervised(engine) -> str:
+    """A red or yellow appeal never supervised (the latest deadline, so the earlier tests' picks differ)."""
+    listed = _sor(engine, alerts.warning_list, Scope.whole(), Period.all_time(), local_now().replace(microsecond=0))
+    free = listed[~listed["is_supervised"].astype(bool)]
+    assert not free.empty
+    return free["appeal_id"].iloc[-1]
+
+
+def _rows(engine, table, **where):
+    stmt = select(table)
+    for column, value in where.items():
+        stmt = stmt.where(table.c[column].in_(value) if isinstance(value, (list, tuple)) else table.c[column] == value)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def test_supervising_a_batch_from_the_warning_page(page, city):
+    _, engine, _ = city
+    dept, ids = _small_department(engine)
+    at = page("alerts", department=dept)
+    table = _warning_table(at)
+    assert sorted(table["工单号"]) == ids and (table["已督办"] == "").all()
+    at.radio(key="supervise_which").set_value(1)
+    at.selectbox(key="supervise_level").set_value("district")
+    at.text_input(key="supervise_who").input("区8890督查室 王科长")
+    at.text_area(key="supervise_reason").input("超期未办结，请于期限内办结并答复群众")
+    next(b for b in at.button if b.label == "督办").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(f"已区级督办 {len(ids)} 件工单" in s.value for s in at.success), (
+        ids, [s.value for s in at.success], [w.value for w in at.warning], [i.value for i in at.info])
+
+    # the system of record holds the supervision, the event and the audit row of each appeal
+    sups = _rows(engine, schema.supervisions, appeal_id=ids)
+    assert sorted(s["appeal_id"] for s in sups) == ids
+    assert {(s["level"], s["status"], s["supervisor"]) for s in sups} == {("district", "open", "区8890督查室 王科长")}
+    assert all(s["due_at"].time() == dt.time(18, 0) and s["reason"].startswith("超期未办结") for s in sups)
+    events = _rows(engine, schema.appeal_events, appeal_id=ids, event_type="supervise")
+    assert sorted(e["appeal_id"] for e in events) == ids and all("区级督办" in e["note"] for e in events)
+    audit = _rows(engine, schema.audit_log, target=ids, action="supervise")
+    # the audit names the signed-in account; the supervision, the name staff gave
+    assert sorted(a["target"] for a in audit) == ids and {a["actor"] for a in audit} == {"测试员"}
+    grids = {r["appeal_id"]: r["grid_code"] for r in _rows(engine, schema.appeals, appeal_id=ids)}
+    # a district-level supervision is the district's: the district code heads the appeal's grid code
+    assert all(len(a["region_code"]) == 6 and grids[a["target"]].startswith(a["region_code"]) for a in audit)
+
+    # after the sync the page forced, the list shows them as supervised, and so do the open supervisions
+    table = _warning_table(at)
+    assert (table.loc[table["工单号"].isin(ids), "已督办"] == "是").all()
+    from data_access import supervision_queries
+    sync_time = local_now() + dt.timedelta(minutes=1)
+    expected = _sor(engine, supervision_queries.open_supervisions, Scope.whole(), sync_time, limit=200)
+    assert set(ids) <= set(_sor(engine, supervision_queries.open_supervisions, Scope.whole(), sync_time,
+                                limit=100_000)["appeal_id"])
+    assert at.dataframe[3].value["工单号"].tolist() == expected["appeal_id"].tolist()
+
+    # every row of the department is supervised now: the "not yet supervised" set is empty
+    before = len(_rows(engine, schema.supervisions))
+    at = page.make("alerts", department=dept).run()
+    at.radio(key="supervise_which").set_value(1)
+    at.text_input(key="supervise_who").input("区8890督查室 王科长")
+    at.text_area(key="supervise_reason").input("再次督办")
+    next(b for b in at.button if b.label == "督办").click()
+    at.run()
+    assert any("没有选中要督办的工单" in e.value for e in at.error)
+    assert len(_rows(engine, schema.supervisions)) == before
+
+
+def test_a_supervision_without_a_reason_is_refused_and_nothing_is_written(page, city):
+    _, engine, _ = city
+    before = len(_rows(engine, schema.supervisions))
+    at = page("case", id=_unsupervised(engine))
+    at.text_input(key="supervise_case_who").input("张三")
+    next(b for b in at.button if b.label == "督办").click()
+    at.run()
+    assert any("督办原因" in e.value for e in at.error), [e.value for e in at.error]
+    assert len(_rows(engine, schema.supervisions)) == before
+
+
+def test_no_selection_supervises_nothing(page, city):
+    _, engine, _ = city
+    before = len(_rows(engine, schema.supervisions))
+    at = page("alerts")
+    assert at.radio(key="supervise_which").value == 0  # the ticked rows, never the whole list by default
+    at.text_input(key="supervise_who").input("张三")
+    at.text_area(key="supervise_reason").input("测试")
+    next(b for b in at.button if b.label == "督办").click()
+    at.run()
+    assert any("没有选中要督办的工单" in e.value for e in at.error)
+    assert len(_rows(engine, schema.supervisions)) == before
+
+
+def test_supervising_and_answering_from_a_case_detail(page, city):
+    _, engine, _ = city
+    appeal = _unsupervised(engine)
+    at = page("case", id=appeal)
+    assert any("该工单尚未督办" in i.value for i in at.info)
+    at.text_input(key="supervise_case_who").input("街道督办组 李四")
+    at.text_area(key="supervise_case_reason").input("群众多次来电，请加快办理")
+    next(b for b in at.button if b.label == "督办").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (sup,) = _rows(engine, schema.supervisions, appeal_id=appeal)
+    assert (sup["level"], sup["status"], sup["supervisor"]) == ("street", "open", "街道督办组 李四")
+    history = at.dataframe[0].value
+    assert history["状态"].tolist() == ["待答复"] and history["督办人"].tolist() == ["街道督办组 李四"]
+    assert '<span class="ev">督办</span>' in _html(at)  # the timeline shows the supervise event after the sync
+
+    at.text_input(key="answer_who").input("承办单位 王五")
+    at.text_area(key="answer_text").input("已派人现场处置，预计明日办结")
+    next(b for b in at.button if b.label == "记录答复").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (sup,) = _rows(engine, schema.supervisions, appeal_id=appeal)
+    assert sup["status"] == "answered" and sup["answer"] == "已派人现场处置，预计明日办结"
+    assert _rows(engine, schema.audit_log, target=appeal, action="answer")
+    assert at.dataframe[0].value["状态"].tolist() == ["已答复（按时）"]
+
+
+def test_a_kiosk_case_view_has_no_supervision_forms(page, city):
+    _, engine, _ = city
+    at = page("case", id=_unsupervised(engine), kiosk="1")
+    assert not [b for b in at.button if b.label in ("督办", "记录答复")]
+
+
+def test_an_unanswered_supervision_escalates_at_the_next_refresh_and_shows_so(page, city, monkeypatch):
+    from data_access import supervision
+
+    _, engine, _ = city
+    appeal = _unsupervised(engine)
+    now = local_now().replace(microsecond=0)
+    (first,) = supervision.supervise(engine, [appeal], level="street", reason="请尽快办结", supervisor="街道督办组",
+                                     now=now - dt.timedelta(hours=3), due_at=now - dt.timedelta(hours=1))
+    monkeypatch.setenv("APPEALS_SYNC_INTERVAL_SECONDS", "0")  # this run syncs, and escalates before it
+    at = page("case", id=appeal)
+    rows = sorted(_rows(engine, schema.supervisions, appeal_id=appeal), key=lambda r: r["id"])
+    assert [(r["level"], r["status"]) for r in rows] == [("street", "escalated"), ("district", "open")]
+    assert rows[1]["escalated_from"] == first and rows[1]["supervisor"] == supervision.SYSTEM_ACTOR
+    history = at.dataframe[0].value
+    assert history["级别"].tolist() == ["街道", "区"]
+    assert history["状态"].tolist() == ["已升级", "待答复"]
+    assert history["来源"].tolist() == ["", "自动升级"]
+    assert _rows(engine, schema.audit_log, target=appeal, action="escalate")

@@ -1,0 +1,236 @@
+"""Building blocks of the warning page (/alerts): filters, the red/yellow list, supervision."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from data_access import cached
+from data_access.exports import to_xlsx_bytes
+from data_access.scope import Scope
+from data_access.vocab import CHANNELS, SUPERVISION_LEVELS, label
+
+from . import format as fmt
+from . import supervision as supervise
+from . import widgets
+from .cases import figure_url
+from .params import ViewParams, link
+
+FILTER_LABELS = {"district": "区县", "street": "街道", "department": "承办单位", "category": "类别", "channel": "渠道"}
+RED, YELLOW = "rgba(255, 77, 79, 0.28)", "rgba(250, 219, 20, 0.30)"
+
+_CSS = """
+<style>
+.alert-totals { display: flex; gap: 18px; margin: 4px 0 8px 0; font-size: 1.05rem; }
+.alert-totals .red { color: #ff4d4f; font-weight: 700; }
+.alert-totals .yellow { color: #fadb14; font-weight: 700; }
+.alert-totals a { color: #3fc1ff; font-size: .85rem; }
+</style>
+"""
+
+
+def style() -> None:
+    st.html(_CSS)
+
+
+def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
+    """The five filters. The URL holds them: each widget is set from it on every run (the
+    options change as appeals open and close, so a widget's own memory could point at another
+    value), and a change by staff goes to the URL before the page runs again."""
+    options = cached.warning_filter_options(key, scope, as_of)
+    chosen: dict[str, str] = {}
+    for column, name in zip(st.columns(len(FILTER_LABELS)), FILTER_LABELS):
+        table = options[name]
+        codes = [None, *table["code"].tolist()]
+        names = fmt.unique_labels(table) if "name" in table else {}
+        current = st.query_params.get(name)
+        if current not in codes:
+            if current:
+                st.warning(f"{FILTER_LABELS[name]} “{current[:40]}” 不在可选范围内，已忽略。")
+            current = None
+        if name == "channel":
+            show = lambda c: "全部" if c is None else label(CHANNELS, c)  # noqa: E731
+        else:
+            show = lambda c, names=names: "全部" if c is None else names.get(c, c)  # noqa: E731
+        widget = f"alert_{name}"
+        if st.session_state.get(widget) != current or widget not in st.session_state:
+            st.session_state[widget] = current
+        column.selectbox(FILTER_LABELS[name], codes, format_func=show, key=widget,
+                         on_change=_write_filter, args=(name, widget))
+        if current is not None:
+            chosen[name] = current
+    return chosen
+
+
+def _write_filter(name: str, widget: str) -> None:
+    value = st.session_state.get(widget)
+    if value is None:
+        st.query_params.pop(name, None)
+    else:
+        st.query_params[name] = value
+
+
+def _case_filters(filters: dict) -> dict:
+    """The warning page's filters in the case list's URL terms."""
+    out = {k: v for k, v in filters.items() if k in ("category", "channel", "department")}
+    child = filters.get("street") or filters.get("district")
+    if child:
+        out["child"] = child
+    return out
+
+
+def totals(counts: dict, view: ViewParams, as_of: dt.datetime, scope: Scope, filters: dict) -> None:
+    extra = _case_filters(filters)
+    red = figure_url("overdue_open", view, as_of, region=scope.code, **extra)
+    yellow = figure_url("due_soon_open", view, as_of, region=scope.code, **extra)
+    st.html(f'<div class="alert-totals"><span>超期（红灯） <span class="red">{counts["red"]:,}</span> 件 '
+            f'<a href="{red}" target="_self">明细</a></span><span>临期（黄灯） <span class="yellow">'
+            f'{counts["yellow"]:,}</span> 件 <a href="{yellow}" target="_self">明细</a></span></div>')
+
+
+PAGE_SIZE = 200  # rows of the list on one page
+
+
+def warning_table(data: pd.DataFrame, view: ViewParams) -> list[str]:
+    """One page of the red and yellow list (red rows red, yellow rows yellow); returns the ticked appeal ids."""
+    pages = max(1, -(-len(data) // PAGE_SIZE))
+    page = 1
+    if pages > 1:
+        page = st.pagination(pages, key="warning_page", max_visible_pages=9)
+    data = data.iloc[(page - 1) * PAGE_SIZE:page * PAGE_SIZE].reset_index(drop=True)
+    shown = pd.DataFrame({
+        "灯": ["红" if s == "red" else "黄" for s in data["state"]],
+        "工单号": data["appeal_id"],
+        "类别": [f"{c}/{s}" if isinstance(s, str) and s else c for c, s in zip(data["category"], data["subcategory"])],
+        "街道": data["street"].fillna("—"),
+        "承办单位": data["department"].fillna("—"),
+        "办理时限": data["deadline_at"].dt.strftime("%Y-%m-%d %H:%M"),
+        "剩余/超期": [fmt.remaining(r) for r in data.to_dict("records")],
+        "已督办": ["是" if s else "" for s in data["is_supervised"]],
+        "详情": [link("case", id=a, **view.carried()) for a in data["appeal_id"]],
+    })
+    red = (data["state"] == "red").to_numpy()
+
+    def colour(frame: pd.DataFrame) -> pd.DataFrame:  # one call for the whole table
+        css = pd.DataFrame("", index=frame.index, columns=frame.columns)
+        css.loc[red] = f"background-color: {RED}"
+        css.loc[~red] = f"background-color: {YELLOW}"
+        return css
+
+    event = st.dataframe(shown.style.apply(colour, axis=None), hide_index=True, width="stretch",
+                         height=min(38 + 35 * len(shown), 560), key=f"warning_table_{page}", on_select="rerun",
+                         selection_mode="multi-row",
+                         column_config={"详情": st.column_config.LinkColumn(display_text="查看", width="small"),
+                                        "灯": st.column_config.TextColumn(width="small")})
+    picked = event.selection.rows if event else []
+    return [data["appeal_id"].iloc[i] for i in picked]
+
+
+def supervision_sheet(data: pd.DataFrame) -> bytes:
+    """The list as a 督办单 (Excel, Chinese headers), with blank columns for the opinion and the answer date."""
+    sheet = pd.DataFrame({
+        "序号": range(1, len(data) + 1),
+        "预警": ["超期" if s == "red" else "临期" for s in data["state"]],
+        "工单号": data["appeal_id"],
+        "诉求类别": data["category"],
+        "诉求小类": data["subcategory"],
+        "所在街道": data["street"],
+        "承办单位": data["department"],
+        "受理时间": data["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
+        "办理时限": data["deadline_at"].dt.strftime("%Y-%m-%d %H:%M"),
+        "剩余/超期": [fmt.remaining(r) for r in data.to_dict("records")],
+        "已督办": ["是" if s else "否" for s in data["is_supervised"]],
+        "督办意见": "",
+        "要求答复时间": "",
+    })
+    return to_xlsx_bytes(sheet, "督办单")
+
+
+def export_button(data: pd.DataFrame, as_of: dt.datetime, scope_name: str, region_code: str | None) -> None:
+    """The 督办单 download; the file is made (and the export audited) only when clicked."""
+    def build() -> bytes:
+        cached.audit("export", target="督办单", region_code=region_code,
+                     detail={"kind": "xlsx", "rows": len(data), "file": "督办单"})
+        return supervision_sheet(data)
+
+    st.download_button("导出督办单（Excel）", cached.deferred(build), file_name=f"督办单-{scope_name}-{as_of:%Y%m%d%H%M}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key="export_supervision_sheet", on_click="ignore")
+
+
+def supervise_choices(selected: list[str], rows: pd.DataFrame) -> dict[str, list[str]]:
+    """The sets staff can supervise from the list: the ticked rows, or every listed row not yet supervised."""
+    pending = rows.loc[~rows["is_supervised"].fillna(False).astype(bool), "appeal_id"].tolist()
+    return {f"在上表勾选的工单（{len(selected)} 件）": selected,
+            f"列表中尚未督办的工单（{len(pending)} 件）": pending}
+
+
+def counts_table(df: pd.DataFrame, title: str, view: ViewParams, as_of: dt.datetime, scope: Scope, by: str,
+                 filters: dict) -> None:
+    if df.empty:
+        widgets.empty_state("没有超期或临期的工单。")
+        return
+    extra = _case_filters({k: v for k, v in filters.items() if k != by})
+    key = "department" if by == "department" else "child"
+    shown = pd.DataFrame({
+        title: df["name"],
+        "所属": df["parent"].fillna("—"),
+        "超期": df["red"],
+        "临期": df["yellow"],
+        "超期工单": [figure_url("overdue_open", view, as_of, region=scope.code, **{**extra, key: c}) for c in df["code"]],
+    })
+    st.dataframe(shown, hide_index=True, width="stretch", height=min(38 + 35 * len(shown), 460),
+                 column_config={"超期工单": st.column_config.LinkColumn(display_text="明细")})
+
+
+def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: ViewParams, cfg) -> None:
+    """Open supervisions (escalated ones marked), statistics by department and street, unsatisfied candidates."""
+    widgets.panel_title("在办督办", "逾期未答复的将自动升级一级（街道→区→市）")
+    open_ = cached.open_supervisions(key, scope, as_of)
+    if open_.empty:
+        widgets.empty_state("没有待答复的督办。")
+    else:
+        st.dataframe(pd.DataFrame({
+            "工单号": open_["appeal_id"],
+            "级别": [SUPERVISION_LEVELS.get(v, v) for v in open_["level"]],
+            "来源": supervise.origins(open_),
+            "督办人": open_["supervisor"],
+            "要求答复": open_["due_at"].dt.strftime("%m-%d %H:%M"),
+            "状态": ["逾期未答复" if o else "待答复" for o in open_["overdue"]],
+            "详情": [link("case", id=a, **view.carried()) for a in open_["appeal_id"]],
+        }), hide_index=True, width="stretch", height=min(38 + 35 * len(open_), 380),
+            column_config={"详情": st.column_config.LinkColumn(display_text="查看")})
+    left, right = st.columns(2)
+    for column, by, title in ((left, "department", "按承办单位"), (right, "street", "按街道")):
+        with column:
+            widgets.panel_title(f"督办统计 · {title}", view.period_label())
+            stats = cached.supervision_stats(key, scope, period, as_of, by)
+            if stats.empty:
+                widgets.empty_state("该时段没有督办。")
+                continue
+            st.dataframe(pd.DataFrame({
+                "名称": stats["name"],
+                "所属": stats["parent"].fillna("—"),
+                "督办": stats["supervised"],
+                "按时答复": stats["answered_on_time"],
+                "逾期答复": stats["answered_late"],
+                "待答复": stats["open"],
+                "已升级": stats["escalated"],
+                "按时答复率%": (stats["on_time_rate"] * 100).round(1),
+            }), hide_index=True, width="stretch", height=min(38 + 35 * len(stats), 380))
+    widgets.panel_title("不满意工单 · 建议督办", f"{view.period_label()} · 回访不满意且其后未督办")
+    candidates = cached.unsatisfied_candidates(key, scope, period, as_of)
+    if candidates.empty:
+        widgets.empty_state("没有待督办的不满意工单。")
+    else:
+        st.dataframe(pd.DataFrame({
+            "工单号": candidates["appeal_id"],
+            "类别": candidates["category"],
+            "回访时间": pd.to_datetime(candidates["rated_at"]).dt.strftime("%m-%d %H:%M"),
+            "曾督办": ["是" if s else "" for s in candidates.get("supervised_before", [False] * len(candidates))],
+            "详情": [link("case", id=a, **view.carried()) for a in candidates["appeal_id"]],
+        }), hide_index=True, width="stretch", height=min(38 + 35 * len(candidates), 320),
+            column_config={"详情": st.column_config.LinkColumn(display_text="查看")})
+    st.caption("在工单详情页可对单件工单督办或记录承办单位的答复；逾期未答复的督办在每次数据刷新时自动升级。")

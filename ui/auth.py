@@ -1,0 +1,217 @@
+"""Sign-in, sign-out and kiosk screens: who is looking, before any page runs.
+
+``gate()`` (called by app.py) finds the person behind this browser session:
+
+1. ``?kiosk=<token>``: a wall screen, read-only, bound to the token's region;
+2. this session's signed-in person, re-checked on every run (idle expiry, a
+   disabled account, a sign-out elsewhere end it);
+3. the signed session cookie, after a reload or a deep link in the same browser;
+4. the organisation's single sign-on (``st.login``), when configured, with the
+   role and region taken from the identity provider's claims.
+
+Nobody: app.py shows the sign-in form instead of the page (the URL is kept, so
+a deep link opens after signing in). The person's ``access.Grant`` goes into
+the session, where ``data_access.cached`` checks every query against it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+
+import streamlit as st
+
+from data_access import auth, cached
+from data_access.access import Grant
+
+PRINCIPAL_KEY = "principal"
+TOKEN_KEY = "session_token"
+COOKIE = "appeals_session"
+_CLEAR_COOKIE = "clear_session_cookie"
+_log = logging.getLogger("appeals")
+
+
+def grant_of(principal: auth.Principal) -> Grant:
+    return Grant(region_code=principal.region_code, personal_data=principal.may_see_personal_data,
+                 export=principal.may_export, case_detail=not principal.is_kiosk,
+                 supervise=principal.may_supervise)
+
+
+def _admit(principal: auth.Principal, token: str | None = None) -> auth.Principal:
+    st.session_state[PRINCIPAL_KEY] = principal
+    st.session_state[cached.GRANT_KEY] = grant_of(principal)
+    if token is not None:
+        st.session_state[TOKEN_KEY] = token
+    return principal
+
+
+def _forget() -> None:
+    for name in (PRINCIPAL_KEY, TOKEN_KEY, cached.GRANT_KEY):
+        st.session_state.pop(name, None)
+
+
+def kiosk_token() -> str | None:
+    """The kiosk token of the URL (``?kiosk=<token>``); ``kiosk=1`` only hides menus and is no token."""
+    value = (st.query_params.get("kiosk") or "").strip()
+    return value if value and value.lower() not in ("0", "1", "true", "false") else None
+
+
+def gate() -> auth.Principal | None:
+    """The person looking at this session, or None (then the caller shows ``sign_in_form``)."""
+    cfg = cached.settings()
+    engine = _LazyEngine()
+    token = kiosk_token()
+    if token is not None:
+        principal = auth.kiosk_principal(engine.get(), token[:200])
+        if principal is None:
+            _forget()
+            return None
+        return _admit(principal)
+    current = st.session_state.get(PRINCIPAL_KEY)
+    if current is not None and not current.is_kiosk:
+        session = st.session_state.get(TOKEN_KEY)
+        if session is None:  # signed in through single sign-on: nothing to resume
+            return _admit(current)
+        principal = auth.resume_session(engine.get(), session, settings=cfg)
+        if principal is not None:
+            return _admit(principal)
+        _forget()
+        st.session_state[_CLEAR_COOKIE] = True
+        return None
+    _forget()
+    signed = _cookie()
+    if signed:
+        session = auth.unsign_cookie(signed, auth.cookie_secret(cfg))
+        principal = auth.resume_session(engine.get(), session, settings=cfg) if session else None
+        if principal is not None:
+            return _admit(principal, session)
+    return _single_sign_on(engine)
+
+
+class _LazyEngine:
+    """The system of record's engine, made only when the gate needs the database."""
+
+    def get(self):
+        return cached.sor_engine()
+
+
+def _cookie() -> str | None:
+    try:
+        return st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no browser behind the session (tests)
+        return None
+
+
+def _single_sign_on(engine) -> auth.Principal | None:
+    """A person signed in through ``st.login``, mapped to a role and region by their claims."""
+    try:
+        if not st.user.is_logged_in:
+            return None
+    except Exception:  # noqa: BLE001 - single sign-on is not configured
+        return None
+    cfg = cached.settings()
+    claims = dict(st.user.to_dict()) if hasattr(st.user, "to_dict") else {}
+    role = str(claims.get(cfg.oidc_role_claim, "")).strip()
+    region = claims.get(cfg.oidc_region_claim)
+    name = str(claims.get("email") or claims.get("name") or claims.get("sub") or "")[:64]
+    if role not in auth.ROLES or not name:
+        st.error("单点登录的身份没有可用的角色或姓名，请联系管理员配置身份映射。")
+        return None
+    principal = auth.Principal(name=name, role=role, region_code=str(region) if region else None)
+    auth.audit(engine.get(), actor=name, action="signin", region_code=principal.region_code,
+               detail={"via": "oidc"})
+    return _admit(principal)
+
+
+def set_cookie_script() -> None:
+    """Keep this browser's session cookie (signed) current; it survives a reload and opens deep links."""
+    token = st.session_state.get(TOKEN_KEY)
+    if not token:
+        return
+    cfg = cached.settings()
+    value = auth.sign_cookie(token, auth.cookie_secret(cfg))
+    st.html(_cookie_js(value, int(cfg.session_max_seconds)), unsafe_allow_javascript=True)
+
+
+def _cookie_js(value: str, max_age: int) -> str:
+    attrs = f"; path=/; max-age={max_age}; SameSite=Strict"
+    return ("<script>document.cookie = " + json.dumps(f"{COOKIE}={value}{attrs}")
+            + " + (location.protocol === 'https:' ? '; Secure' : '');</script>")
+
+
+def sign_in_form() -> None:
+    """The sign-in page: name and password (and single sign-on when configured)."""
+    from ui import theme
+
+    theme.apply(False)
+    if st.session_state.pop(_CLEAR_COOKIE, False):
+        st.html(_cookie_js("", 0), unsafe_allow_javascript=True)
+    if kiosk_token() is not None:
+        st.error("大屏令牌无效或已被吊销，请联系管理员重新生成。")
+        return
+    _, middle, _ = st.columns([1, 1.2, 1])
+    with middle:
+        st.html('<p class="screen-title" style="text-align:center">诉求指挥中心</p>'
+                '<p style="text-align:center;color:#8aa3c7">请使用本单位账号登录</p>')
+        with st.form("sign_in"):
+            name = st.text_input("用户名", max_chars=64, key="sign_in_name", placeholder="用户名")
+            password = st.text_input("密码", type="password", max_chars=256, key="sign_in_password",
+                                     placeholder="密码")
+            sent = st.form_submit_button("登录", type="primary", width="stretch")
+        if _sso_configured():
+            st.button("使用单位统一身份认证登录", on_click=st.login, width="stretch")
+    if not sent:
+        return
+    cfg = cached.settings()
+    engine = cached.sor_engine()
+    try:
+        principal = auth.authenticate(engine, name.strip(), password, ip=_ip(), settings=cfg)
+    except auth.AuthError as exc:
+        with middle:
+            st.error(str(exc))
+        return
+    token = auth.start_session(engine, principal, settings=cfg)
+    _admit(principal, token)
+    st.rerun()
+
+
+def _sso_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file
+        return False
+
+
+def _ip() -> str | None:
+    try:
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def sign_out() -> None:
+    """End the session (server side and cookie) and show the sign-in form."""
+    token = st.session_state.get(TOKEN_KEY)
+    principal = st.session_state.get(PRINCIPAL_KEY)
+    if token:
+        auth.end_session(cached.sor_engine(), token)
+    elif principal is not None:
+        auth.audit(cached.sor_engine(), actor=principal.name, action="signout", region_code=principal.region_code)
+    _forget()
+    st.session_state[_CLEAR_COOKIE] = True
+    if _sso_configured():
+        try:
+            if st.user.is_logged_in:
+                st.logout()
+        except Exception:  # noqa: BLE001
+            _log.warning("single sign-on logout failed", exc_info=True)
+
+
+def account_box(principal: auth.Principal) -> None:
+    """Who is signed in, and the sign-out button (in the sidebar)."""
+    with st.sidebar:
+        role = auth.ROLE_LABELS.get(principal.role, principal.role)
+        where = f" · {html.escape(principal.region_code)}" if principal.region_code else ""
+        st.html(f'<div class="account">{html.escape(principal.name)}<small> · {role}{where}</small></div>')
+        st.button("退出登录", on_click=sign_out, key="sign_out")

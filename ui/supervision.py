@@ -1,0 +1,133 @@
+"""督办 forms and tables, shared by the warning page and the case detail.
+
+The forms write to the system of record through ``data_access.supervision``;
+the page then forces a sync and runs again, so the new state shows at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from data_access import cached, supervision
+from data_access.access import NoAccess
+from data_access.clock import local_now
+from data_access.vocab import SUPERVISION_LEVELS, SUPERVISION_STATUSES
+
+from . import widgets
+
+_DONE = "supervision_done"  # session key: the message to show after the page ran again
+
+
+def _after_write(message: str) -> None:
+    """Copy the write into the analytics store now, then run the page again with the message."""
+    cached.refresh(force=True)
+    st.session_state[_DONE] = message
+    st.rerun()
+
+
+def show_done() -> None:
+    """The message of the last write, once."""
+    message = st.session_state.pop(_DONE, None)
+    if message:
+        st.success(message)
+
+
+def _signed_in_name() -> str:
+    principal = st.session_state.get("principal")
+    return principal.name if principal is not None else ""
+
+
+def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise") -> None:
+    """督办 a set of appeals: which set (when there is a choice), level, answer date, who and why.
+
+    ``choices`` maps a label shown to staff to the appeal ids it stands for;
+    the first is preselected (on the warning page: the ticked rows, never the
+    whole list by default).
+    """
+    now = local_now(cfg.timezone)
+    labels = list(choices)
+    with st.form(key, clear_on_submit=False):
+        which = 0
+        if len(labels) > 1:  # options by position: their labels carry counts that change with the ticks
+            which = st.radio("督办范围", range(len(labels)), index=0, format_func=labels.__getitem__,
+                             horizontal=True, key=f"{key}_which")
+        cols = st.columns([1, 1, 1])
+        level = cols[0].selectbox("督办级别", list(SUPERVISION_LEVELS), format_func=SUPERVISION_LEVELS.get,
+                                  key=f"{key}_level")
+        due = cols[1].date_input("要求答复日期", value=supervision.default_due_at(now).date(),
+                                 min_value=now.date(), key=f"{key}_due")
+        who = cols[2].text_input("督办人", value=st.session_state.get("supervisor", "") or _signed_in_name(),
+                                 max_chars=64, key=f"{key}_who")
+        reason = st.text_area("督办事由", placeholder="例如：超期未办结，请于期限内办结并答复群众", max_chars=500,
+                              key=f"{key}_reason")
+        sent = st.form_submit_button("督办", type="primary")
+    if not sent:
+        return
+    ids = choices[labels[which]]
+    if not ids:
+        st.error("没有选中要督办的工单：请先在表中勾选，或选择“列表中尚未督办的工单”。")
+        return
+    st.session_state["supervisor"] = who
+    due_at = dt.datetime.combine(due, dt.time(18, 0))
+    try:
+        new = cached.supervise(ids, level=level, reason=reason, supervisor=who, due_at=due_at,
+                               timezone=cfg.timezone)
+    except (supervision.SupervisionError, NoAccess) as exc:
+        st.error(str(exc))
+        return
+    _after_write(f"已{SUPERVISION_LEVELS[level]}级督办 {len(new)} 件工单，要求 {due_at:%m-%d %H:%M} 前答复。")
+
+
+def answer_form(open_row: pd.Series, cfg, *, key: str = "answer") -> None:
+    """记录答复 to an open supervision of this appeal."""
+    with st.form(key, clear_on_submit=False):
+        st.caption(f"待答复：{SUPERVISION_LEVELS.get(open_row['level'], open_row['level'])}级督办 #{open_row['id']}，"
+                   f"答复期限 {open_row['due_at']:%Y-%m-%d %H:%M}")
+        who = st.text_input("答复人（承办单位经办人）", max_chars=64, key=f"{key}_who")
+        text = st.text_area("答复内容", max_chars=1000, key=f"{key}_text")
+        sent = st.form_submit_button("记录答复")
+    if not sent:
+        return
+    try:
+        cached.answer(int(open_row["id"]), str(open_row["appeal_id"]), answer=text, actor=who,
+                      timezone=cfg.timezone)
+    except (supervision.SupervisionError, NoAccess) as exc:
+        st.error(str(exc))
+        return
+    _after_write(f"已记录对督办 #{open_row['id']} 的答复。")
+
+
+def origins(rows: pd.DataFrame) -> list[str]:
+    """How each supervision came about: escalated by the system, raised by staff over an open one, or new."""
+    return ["自动升级" if pd.notna(up) and who == supervision.SYSTEM_ACTOR else "提级督办" if pd.notna(up) else ""
+            for up, who in zip(rows["escalated_from"], rows["supervisor"])]
+
+
+def history_table(rows: pd.DataFrame) -> None:
+    """Every supervision of one appeal, oldest first."""
+    def when(v):
+        return "" if pd.isna(v) else pd.Timestamp(v).strftime("%m-%d %H:%M")
+
+    status = []
+    for _, r in rows.iterrows():
+        text = SUPERVISION_STATUSES.get(r["status"], r["status"])
+        if r["status"] == "open" and bool(r["overdue"]):
+            text = "逾期未答复"
+        elif r["status"] == "answered" and r["on_time"] is not None and not pd.isna(r["on_time"]):
+            text += "（按时）" if bool(r["on_time"]) else "（逾期）"
+        status.append(text)
+    widgets.table(pd.DataFrame({
+        "编号": rows["id"].astype(str),
+        "级别": [SUPERVISION_LEVELS.get(v, v) for v in rows["level"]],
+        "来源": origins(rows),
+        "督办单位": rows["region_name"].fillna("—"),
+        "督办人": rows["supervisor"],
+        "督办时间": [when(v) for v in rows["created_at"]],
+        "答复期限": [when(v) for v in rows["due_at"]],
+        "状态": status,
+        "答复时间": [when(v) for v in rows["answered_at"]],
+        "督办事由": rows["reason"],
+    }), height=min(38 + 35 * len(rows), 320))
