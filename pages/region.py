@@ -96,7 +96,10 @@ def page() -> None:
 
 
 def single_root(key) -> str | None:
-    """A territory with one top region (a city) starts at it rather than at a one-child "whole"."""
+    """A territory with one top region (a city) starts at it rather than at a one-child "whole".
+    A person bound to a region starts at their own (None: the grant's region)."""
+    if not cached.current_grant().is_whole:
+        return None
     roots = cached.top_regions(key)
     return str(roots["code"].iloc[0]) if len(roots) == 1 else None
 

@@ -122,6 +122,18 @@ def test_counts_by_unit_match_and_filters_go_through_the_url(page, city, by):
     assert at.selectbox(key=f"alert_{by}").value == code
 
 
+def test_picking_a_filter_writes_the_url_and_全部_clears_it(page, city):
+    _, engine, as_of = city
+    code = _sor(engine, alerts.warning_counts, Scope.whole(), Period.all_time(), as_of, "street")["code"].iloc[0]
+    at = page("alerts", as_of=as_of.isoformat())
+    at.selectbox(key="alert_street").set_value(code).run()
+    assert at.query_params["street"] == code
+    assert _totals(at) == _sor(engine, alerts.warning_totals, Scope.whole(), Period.all_time(), as_of,
+                               filters={"street": code})
+    at.selectbox(key="alert_street").set_value("").run()
+    assert "street" not in at.query_params and at.selectbox(key="alert_street").value == ""
+
+
 def test_an_unknown_filter_value_is_named_and_ignored(page, city):
     _, engine, as_of = city
     at = page("alerts", as_of=as_of.isoformat(), department="NO-SUCH-DEPT")
@@ -149,6 +161,8 @@ def test_a_filter_keeps_its_value_when_two_units_share_a_name(page, city):
     assert at.query_params["department"] == first
     assert at.selectbox(key="alert_department").value == first
     assert first in at.selectbox(key="alert_department").format_func(first)
+    district = at.selectbox(key="alert_district")  # a filter not chosen reads 全部, not an empty box
+    assert district.format_func(district.value) == "全部" and "district" not in at.query_params
 
 
 def _small_department(engine) -> tuple[str, list[str]]:

@@ -35,6 +35,9 @@ def style() -> None:
     st.html(_CSS)
 
 
+ALL = ""  # the option "全部" (a select box set to None would show no choice at all)
+
+
 def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
     """The five filters. The URL holds them: each widget is set from it on every run (the
     options change as appeals open and close, so a widget's own memory could point at another
@@ -43,30 +46,29 @@ def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
     chosen: dict[str, str] = {}
     for column, name in zip(st.columns(len(FILTER_LABELS)), FILTER_LABELS):
         table = options[name]
-        codes = [None, *table["code"].tolist()]
+        codes = [ALL, *table["code"].tolist()]
         names = fmt.unique_labels(table) if "name" in table else {}
-        current = st.query_params.get(name)
+        current = st.query_params.get(name) or ALL
         if current not in codes:
-            if current:
-                st.warning(f"{FILTER_LABELS[name]} “{current[:40]}” 不在可选范围内，已忽略。")
-            current = None
+            st.warning(f"{FILTER_LABELS[name]} “{current[:40]}” 不在可选范围内，已忽略。")
+            current = ALL
         if name == "channel":
-            show = lambda c: "全部" if c is None else label(CHANNELS, c)  # noqa: E731
+            show = lambda c: "全部" if c == ALL else label(CHANNELS, c)  # noqa: E731
         else:
-            show = lambda c, names=names: "全部" if c is None else names.get(c, c)  # noqa: E731
+            show = lambda c, names=names: "全部" if c == ALL else names.get(c, c)  # noqa: E731
         widget = f"alert_{name}"
-        if st.session_state.get(widget) != current or widget not in st.session_state:
+        if st.session_state.get(widget) != current:
             st.session_state[widget] = current
         column.selectbox(FILTER_LABELS[name], codes, format_func=show, key=widget,
                          on_change=_write_filter, args=(name, widget))
-        if current is not None:
+        if current != ALL:
             chosen[name] = current
     return chosen
 
 
 def _write_filter(name: str, widget: str) -> None:
     value = st.session_state.get(widget)
-    if value is None:
+    if value in (None, ALL):
         st.query_params.pop(name, None)
     else:
         st.query_params[name] = value
