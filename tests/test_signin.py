@@ -329,6 +329,14 @@ for code, level in (("210303", "district"), ("210302", "district"), ("{STREET}",
 
 # ------------------------------------------------------------------ audit ---
 
+def test_a_street_users_breadcrumbs_name_the_levels_above_without_linking_them(app, city):
+    signed = _sign_in(app, "street", PASSWORD)
+    at = app("region", at=_fresh(signed, "region"))
+    crumbs = next(h.value for h in at.get("html") if "crumbs" in h.value)
+    assert "铁东区" in crumbs and "region=210302&" not in crumbs and "region=210300" not in crumbs
+    assert "region=" not in crumbs  # the street itself is shown in bold, not linked
+
+
 def test_case_views_exports_and_the_audit_page(app, city):
     _, engine = city
     at = _sign_in(app, "street", PASSWORD)

@@ -55,17 +55,25 @@ def delta(kind: str, value, other) -> str | None:
 
 
 def breadcrumbs(key, scope: Scope, view: ViewParams) -> None:
+    """The chain from the top down to the region; levels above a person's own region are
+    named but not linked (they would only say 无权访问)."""
     carried = view.carried()
+    grant = cached.current_grant()
     single_root = len(cached.top_regions(key)) == 1
-    parts = [] if single_root else [f'<a href="{link("region", **carried)}" target="_self">全域</a>']
+    parts = [] if single_root else [f'<a href="{link("region", **carried)}" target="_self">全域</a>'
+                                    if grant.is_whole else "全域"]
     if not scope.is_whole:
         chain = cached.ancestors(key, scope.code)
+        reachable = grant.is_whole
         for _, row in chain.iterrows():
             label = html.escape(f"{row['name']}")
+            reachable = reachable or row["code"] == grant.region_code
             if row["code"] == scope.code:
                 parts.append(f"<b>{label}</b>")
-            else:
+            elif reachable:
                 parts.append(f'<a href="{link("region", region=row["code"], **carried)}" target="_self">{label}</a>')
+            else:
+                parts.append(f'<span class="above">{label}</span>')
     st.html('<div class="crumbs">' + " › ".join(parts) + "</div>")
 
 
