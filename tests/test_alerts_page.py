@@ -222,6 +222,8 @@ def test_supervising_a_batch_from_the_warning_page(page, city):
     # a district-level supervision is the district's: the district code heads the appeal's grid code
     assert all(len(a["region_code"]) == 6 and grids[a["target"]].startswith(a["region_code"]) for a in audit)
 
+    # the choice of which appeals survives the changed counts (they are captions, not labels)
+    assert at.radio(key="supervise_which").value == 1
     # after the sync the page forced, the list shows them as supervised, and so do the open supervisions
     table = _warning_table(at)
     assert (table.loc[table["工单号"].isin(ids), "已督办"] == "是").all()

@@ -165,8 +165,7 @@ def export_button(data: pd.DataFrame, as_of: dt.datetime, scope_name: str, regio
 def supervise_choices(selected: list[str], rows: pd.DataFrame) -> dict[str, list[str]]:
     """The sets staff can supervise from the list: the ticked rows, or every listed row not yet supervised."""
     pending = rows.loc[~rows["is_supervised"].fillna(False).astype(bool), "appeal_id"].tolist()
-    return {f"在上表勾选的工单（{len(selected)} 件）": selected,
-            f"列表中尚未督办的工单（{len(pending)} 件）": pending}
+    return {"在上表勾选的工单": selected, "列表中尚未督办的工单": pending}
 
 
 def counts_table(df: pd.DataFrame, title: str, view: ViewParams, as_of: dt.datetime, scope: Scope, by: str,

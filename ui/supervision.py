@@ -51,9 +51,10 @@ def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise"
     labels = list(choices)
     with st.form(key, clear_on_submit=False):
         which = 0
-        if len(labels) > 1:  # options by position: their labels carry counts that change with the ticks
+        if len(labels) > 1:  # the labels stay put (a choice is kept by its label); the counts are captions
             which = st.radio("督办范围", range(len(labels)), index=0, format_func=labels.__getitem__,
-                             horizontal=True, key=f"{key}_which")
+                             captions=[f"{len(choices[x]):,} 件" for x in labels], horizontal=True,
+                             key=f"{key}_which") or 0
         cols = st.columns([1, 1, 1])
         level = cols[0].selectbox("督办级别", list(SUPERVISION_LEVELS), format_func=SUPERVISION_LEVELS.get,
                                   key=f"{key}_level")
