@@ -482,9 +482,7 @@ def audit(action: str, *, target: str | None = None, region_code: str | None = N
     """Append one audit row for the signed-in person (case views, exports)."""
     from . import auth
 
-    principal = _principal()
-    actor = principal.name if principal is not None else "anonymous"
-    auth.audit(sor_engine(), actor=actor, action=action, target=target, region_code=region_code, detail=detail)
+    auth.audit(sor_engine(), actor=_account() or "anonymous", action=action, target=target, region_code=region_code, detail=detail)
 
 
 def sor_engine():

@@ -471,12 +471,12 @@ def _rules(args, url, settings) -> int:
 
 
 def _deadlines(args, url, settings) -> int:
-    from . import deadlines
+    from . import deadline_changes
     from .store import create_schema
 
     engine = _engine(url)
     create_schema(engine)
-    report = deadlines.recompute(engine, now=local_now(settings.timezone), all=args.all, settings=settings)
+    report = deadline_changes.recompute(engine, now=local_now(settings.timezone), all=args.all, settings=settings)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:

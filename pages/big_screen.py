@@ -16,7 +16,7 @@ import streamlit as st
 from data_access import alerts, cached
 from ui import boot
 from data_access.queries import UnknownRegion
-from data_access.scope import Period, Scope
+from data_access.scope import Period
 from ui import charts, maps, params, region, tables, theme, widgets
 from ui.cases import figure_url
 from ui import format as fmt

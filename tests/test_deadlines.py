@@ -32,7 +32,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from data_access import cases, cli, deadlines, queries, schema, workcal
+from data_access import cases, cli, deadline_changes, deadlines, queries, schema, workcal
 from data_access.config import Settings
 from data_access.deadlines import Limit, Rule, Rules, deadline_for, feedback_deadline_for, warn_at_for
 from data_access.scope import Period, Scope
@@ -353,7 +353,7 @@ def test_pause_and_extension_by_hand(paused_world):
     engine = paused_world
     kw = dict(now=NOW, settings=SETTINGS)
     # 挂起 Fri 7 Mar 09:00, one hour before it would turn yellow
-    change = deadlines.pause(engine, "P1", T(2025, 3, 7, 9), "铁东区城市管理局", "等待诉求人补充材料", **kw)
+    change = deadline_changes.pause(engine, "P1", T(2025, 3, 7, 9), "铁东区城市管理局", "等待诉求人补充材料", **kw)
     assert change.paused_since == T(2025, 3, 7, 9)
     row = _row(engine, "P1")
     assert row["paused_since"] == T(2025, 3, 7, 9) and row["deadline_at"] == T(2025, 3, 10, 10)
@@ -368,7 +368,7 @@ def test_pause_and_extension_by_hand(paused_world):
     # Wed 12 → Wed 12 Mar 10:00. Feedback was given before the pause: its deadline stays Tue 4 Mar 10:00.
     # warn_at: allowed Mon 3 10:00 → Wed 12 10:00 = 14 + 4 × 24 + 2 × 24 + 10 = 168 h; 20 % = 33.6 h >
     # 24 h: 10 h of Wed 12, 23.6 h of Tue 11 → Tue 11 Mar 00:24
-    change = deadlines.resume(engine, "P1", T(2025, 3, 11, 9), "铁东区城市管理局", **kw)
+    change = deadline_changes.resume(engine, "P1", T(2025, 3, 11, 9), "铁东区城市管理局", **kw)
     assert change.moved_seconds == 48 * H
     row = _row(engine, "P1")
     assert row["paused_since"] is None
@@ -381,7 +381,7 @@ def test_pause_and_extension_by_hand(paused_world):
     # 延期 3 working days, approved Wed 12 Mar 09:00: Thu 13, Fri 14, Mon 17 → Mon 17 Mar 10:00.
     # warn_at: allowed 168 + 14 + 24 + 24 + 10 = 240 h; 20 % = 48 h: 10 h of Mon 17, 24 of Fri 14,
     # 14 of Thu 13 → Thu 13 Mar 10:00
-    change = deadlines.extend(engine, "P1", T(2025, 3, 12, 9), "铁东区城市管理局", "维修需采购材料", workdays=3, **kw)
+    change = deadline_changes.extend(engine, "P1", T(2025, 3, 12, 9), "铁东区城市管理局", "维修需采购材料", workdays=3, **kw)
     row = _row(engine, "P1")
     assert row["deadline_at"] == T(2025, 3, 17, 10) == change.deadline_at
     assert row["warn_at"] == T(2025, 3, 13, 10)
@@ -401,38 +401,38 @@ def test_pause_and_extension_by_hand(paused_world):
     assert events[1]["note"] == "恢复办理，挂起2个工作日，办理时限顺延至2025-03-12 10:00"
     assert events[2]["note"] == "维修需采购材料（延期3个工作日，办理时限延至2025-03-17 10:00）"
     # an extended deadline is a decision: a recompute leaves it alone
-    assert deadlines.recompute(engine, now=NOW, settings=SETTINGS).updated == 0
+    assert deadline_changes.recompute(engine, now=NOW, settings=SETTINGS).updated == 0
 
 
 def test_nonsense_is_refused(paused_world):
     engine = paused_world
     kw = dict(now=NOW, settings=SETTINGS)
     with pytest.raises(ValueError, match="not paused"):
-        deadlines.resume(engine, "P1", T(2025, 3, 5), "x", **kw)
+        deadline_changes.resume(engine, "P1", T(2025, 3, 5), "x", **kw)
     with pytest.raises(ValueError, match="closed"):
-        deadlines.pause(engine, "C1", T(2025, 3, 6), "x", **kw)
+        deadline_changes.pause(engine, "C1", T(2025, 3, 6), "x", **kw)
     with pytest.raises(ValueError, match="after the current deadline"):
-        deadlines.extend(engine, "P1", T(2025, 3, 5), "x", until=T(2025, 3, 9), **kw)
+        deadline_changes.extend(engine, "P1", T(2025, 3, 5), "x", until=T(2025, 3, 9), **kw)
     with pytest.raises(ValueError, match="exactly one"):
-        deadlines.extend(engine, "P1", T(2025, 3, 5), "x", workdays=1, hours=2, **kw)
+        deadline_changes.extend(engine, "P1", T(2025, 3, 5), "x", workdays=1, hours=2, **kw)
     with pytest.raises(ValueError, match="no deadline"):
-        deadlines.extend(engine, "N1", T(2025, 3, 5), "x", workdays=1, **kw)
+        deadline_changes.extend(engine, "N1", T(2025, 3, 5), "x", workdays=1, **kw)
     with pytest.raises(ValueError, match="future"):
-        deadlines.pause(engine, "P1", T(2025, 3, 21), "x", **kw)
+        deadline_changes.pause(engine, "P1", T(2025, 3, 21), "x", **kw)
     with pytest.raises(ValueError, match="before it was created"):
-        deadlines.pause(engine, "P1", T(2025, 3, 1), "x", **kw)
+        deadline_changes.pause(engine, "P1", T(2025, 3, 1), "x", **kw)
     with pytest.raises(ValueError, match="actor"):
-        deadlines.pause(engine, "P1", T(2025, 3, 5), " ", **kw)
+        deadline_changes.pause(engine, "P1", T(2025, 3, 5), " ", **kw)
     with pytest.raises(ValueError, match="no appeal"):
-        deadlines.pause(engine, "nope", T(2025, 3, 5), "x", **kw)
-    deadlines.pause(engine, "P1", T(2025, 3, 5, 9), "x", **kw)
+        deadline_changes.pause(engine, "nope", T(2025, 3, 5), "x", **kw)
+    deadline_changes.pause(engine, "P1", T(2025, 3, 5, 9), "x", **kw)
     with pytest.raises(ValueError, match="already paused"):
-        deadlines.pause(engine, "P1", T(2025, 3, 5, 10), "x", **kw)
+        deadline_changes.pause(engine, "P1", T(2025, 3, 5, 10), "x", **kw)
     with pytest.raises(ValueError, match="before its pause"):
-        deadlines.resume(engine, "P1", T(2025, 3, 5, 8), "x", **kw)
-    deadlines.resume(engine, "P1", T(2025, 3, 6, 9), "x", **kw)
+        deadline_changes.resume(engine, "P1", T(2025, 3, 5, 8), "x", **kw)
+    deadline_changes.resume(engine, "P1", T(2025, 3, 6, 9), "x", **kw)
     with pytest.raises(ValueError, match="was later"):   # the event log stays in time order
-        deadlines.extend(engine, "P1", T(2025, 3, 6, 8), "x", hours=4, **kw)
+        deadline_changes.extend(engine, "P1", T(2025, 3, 6, 8), "x", hours=4, **kw)
     # nothing refused was written
     assert [e["event_type"] for e in _events(engine, "P1")] == ["pause", "resume"]
     assert _events(engine, "C1") == [] and _events(engine, "N1") == []
@@ -445,8 +445,8 @@ def test_pause_of_an_urgent_appeal_moves_clock_time(tiny_sor):
                                       deadline_at=T(2025, 3, 15, 4), feedback_deadline_at=T(2025, 3, 15, 0),
                                       warn_at=T(2025, 3, 15, 2, 48))], updated_at=STAMP)
     kw = dict(now=NOW, settings=SETTINGS)
-    deadlines.pause(tiny_sor, "U1", T(2025, 3, 14, 23), "市燃气公司", "等待燃气公司抢修", **kw)
-    change = deadlines.resume(tiny_sor, "U1", T(2025, 3, 15, 1, 30), "市燃气公司", **kw)
+    deadline_changes.pause(tiny_sor, "U1", T(2025, 3, 14, 23), "市燃气公司", "等待燃气公司抢修", **kw)
+    change = deadline_changes.resume(tiny_sor, "U1", T(2025, 3, 15, 1, 30), "市燃气公司", **kw)
     # 2.5 clock hours paused (the weekend does not matter for hours); no feedback before the pause: both
     # deadlines move. warn_at: allowed 8.5 h, 20 % = 1.7 h → Sat 06:30 − 1 h 42 min = 04:48
     assert change.moved_seconds == 2.5 * H
@@ -472,15 +472,15 @@ def test_recompute_after_a_rule_change(tiny_sor):
                 closed_at=T(2025, 3, 6, 10), feedback_deadline_at=T(2025, 3, 4, 10), warn_at=T(2025, 3, 7, 10)),
     ], updated_at=STAMP)
     kw = dict(now=NOW, settings=SETTINGS)
-    deadlines.pause(tiny_sor, "P2", T(2025, 3, 7, 9), "x", **kw)
-    deadlines.resume(tiny_sor, "P2", T(2025, 3, 11, 9), "x", **kw)
+    deadline_changes.pause(tiny_sor, "P2", T(2025, 3, 7, 9), "x", **kw)
+    deadline_changes.resume(tiny_sor, "P2", T(2025, 3, 11, 9), "x", **kw)
     row = _row(tiny_sor, "P2")
     # 48 working hours paused: deadline → Wed 12 Mar 10:00; no feedback before the pause: feedback
     # Tue 4 Mar 10:00 + 48 h = Thu 6 Mar 10:00
     assert (row["deadline_at"], row["feedback_deadline_at"]) == (T(2025, 3, 12, 10), T(2025, 3, 6, 10))
 
     # nothing to do while the rules and thresholds are unchanged
-    report = deadlines.recompute(tiny_sor, now=T(2025, 3, 20, 13), settings=SETTINGS)
+    report = deadline_changes.recompute(tiny_sor, now=T(2025, 3, 20, 13), settings=SETTINGS)
     assert (report.examined, report.updated) == (2, 0)
 
     # 城市管理 一般 becomes 7 working days: P2's rule deadline Mon 3 Mar 10:00 + 7 = 4, 5, 6, 7, 10, 11,
@@ -489,7 +489,7 @@ def test_recompute_after_a_rule_change(tiny_sor):
     # + 4 × 24 + 10 = 216 h, 20 % = 43.2 h: 10 h of Fri 14, 24 of Thu 13, 9.2 h of Wed 12 → Wed 14:48.
     deadlines.set_rule(tiny_sor, category="城市管理", urgency="normal", workdays=7, now=NOW)
     later = T(2025, 3, 20, 14)
-    report = deadlines.recompute(tiny_sor, now=later, settings=SETTINGS)
+    report = deadline_changes.recompute(tiny_sor, now=later, settings=SETTINGS)
     assert (report.examined, report.deadlines, report.feedback_deadlines, report.warn_at, report.updated) == (
         2, 1, 0, 1, 1)
     row = _row(tiny_sor, "P2")
@@ -504,13 +504,13 @@ def test_recompute_after_a_rule_change(tiny_sor):
     # = 106, then 2 h of Fri 7
     # → Fri 7 Mar 22:00
     half = Settings(due_soon_fraction=0.5)
-    report = deadlines.recompute(tiny_sor, now=T(2025, 3, 20, 15), settings=half)
+    report = deadline_changes.recompute(tiny_sor, now=T(2025, 3, 20, 15), settings=half)
     assert (report.deadlines, report.warn_at, report.updated) == (0, 2, 2)
     assert _row(tiny_sor, "I1")["warn_at"] == T(2025, 3, 12, 13, 30)
     assert _row(tiny_sor, "P2")["warn_at"] == T(2025, 3, 7, 22)
     assert _row(tiny_sor, "I1")["deadline_at"] == T(2025, 3, 14, 18)
     # all=True restates the closed one too: 7 working days → Wed 12 Mar 10:00
-    report = deadlines.recompute(tiny_sor, now=T(2025, 3, 20, 16), all=True, settings=half)
+    report = deadline_changes.recompute(tiny_sor, now=T(2025, 3, 20, 16), all=True, settings=half)
     assert report.examined == 3 and _row(tiny_sor, "C2")["deadline_at"] == T(2025, 3, 12, 10)
 
 
@@ -659,7 +659,7 @@ def test_demo_pauses_and_extensions_are_consistent(demo):
 def test_a_recompute_of_the_demo_changes_nothing(demo):
     engine, end, appeals, _ = demo
     for everything in (False, True):
-        report = deadlines.recompute(engine, now=end, all=everything, settings=SETTINGS)
+        report = deadline_changes.recompute(engine, now=end, all=everything, settings=SETTINGS)
         assert report.examined > 0 and report.updated == 0, report.as_dict()
 
 

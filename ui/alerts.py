@@ -157,8 +157,8 @@ def export_button(data: pd.DataFrame, as_of: dt.datetime, scope_name: str, regio
                      detail={"kind": "xlsx", "rows": len(data), "file": "督办单"})
         return supervision_sheet(data)
 
-    st.download_button("导出督办单（Excel）", cached.deferred(build), file_name=f"督办单-{scope_name}-{as_of:%Y%m%d%H%M}.xlsx",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    st.download_button("导出督办单（Excel）", cached.deferred(build),
+                       file_name=f"督办单-{scope_name}-{as_of:%Y%m%d%H%M}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key="export_supervision_sheet", on_click="ignore")
 
 

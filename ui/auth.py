@@ -60,10 +60,9 @@ def kiosk_token() -> str | None:
 def gate() -> auth.Principal | None:
     """The person looking at this session, or None (then the caller shows ``sign_in_form``)."""
     cfg = cached.settings()
-    engine = _LazyEngine()
     token = kiosk_token()
     if token is not None:
-        principal = auth.kiosk_principal(engine.get(), token[:200])
+        principal = auth.kiosk_principal(cached.sor_engine(), token[:200])
         if principal is None:
             _forget()
             return None
@@ -73,7 +72,7 @@ def gate() -> auth.Principal | None:
         session = st.session_state.get(TOKEN_KEY)
         if session is None:  # signed in through single sign-on: nothing to resume
             return _admit(current)
-        principal = auth.resume_session(engine.get(), session, settings=cfg)
+        principal = auth.resume_session(cached.sor_engine(), session, settings=cfg)
         if principal is not None:
             return _admit(principal)
         _forget()
@@ -83,17 +82,10 @@ def gate() -> auth.Principal | None:
     signed = _cookie()
     if signed:
         session = auth.unsign_cookie(signed, auth.cookie_secret(cfg))
-        principal = auth.resume_session(engine.get(), session, settings=cfg) if session else None
+        principal = auth.resume_session(cached.sor_engine(), session, settings=cfg) if session else None
         if principal is not None:
             return _admit(principal, session)
-    return _single_sign_on(engine)
-
-
-class _LazyEngine:
-    """The system of record's engine, made only when the gate needs the database."""
-
-    def get(self):
-        return cached.sor_engine()
+    return _single_sign_on()
 
 
 def _cookie() -> str | None:
@@ -103,7 +95,7 @@ def _cookie() -> str | None:
         return None
 
 
-def _single_sign_on(engine) -> auth.Principal | None:
+def _single_sign_on() -> auth.Principal | None:
     """A person signed in through ``st.login``, mapped to a role and region by their claims."""
     try:
         if not st.user.is_logged_in:
@@ -119,7 +111,7 @@ def _single_sign_on(engine) -> auth.Principal | None:
         st.error("单点登录的身份没有可用的角色或姓名，请联系管理员配置身份映射。")
         return None
     principal = auth.Principal(name=name, role=role, region_code=str(region) if region else None)
-    auth.audit(engine.get(), actor=name, action="signin", region_code=principal.region_code,
+    auth.audit(cached.sor_engine(), actor=name, action="signin", region_code=principal.region_code,
                detail={"via": "oidc"})
     return _admit(principal)
 

@@ -19,6 +19,7 @@ import hashlib
 import html
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -335,8 +336,6 @@ _AUDIT_AGAIN_SECONDS = 300  # a case re-run within this time (a click on the pag
 
 def audit_view(row: dict, show_personal: bool) -> None:
     """Record that the signed-in person opened this case (once per look, not on every rerun)."""
-    import time
-
     seen = st.session_state.setdefault("viewed_cases", {})
     now = time.monotonic()
     if now - seen.get(row["appeal_id"], -1e9) < _AUDIT_AGAIN_SECONDS:
@@ -344,6 +343,7 @@ def audit_view(row: dict, show_personal: bool) -> None:
     seen[row["appeal_id"]] = now
     cached.audit("case_view", target=row["appeal_id"], region_code=row.get("street_code") or row.get("district_code"),
                  detail={"personal_data": bool(show_personal)})
+
 
 def safe_back(value: str | None) -> str | None:
     """A back link from the URL, if it points at this app's case list (never elsewhere)."""

@@ -20,14 +20,14 @@ with a deadline (supervision requests were timed against the deadline):
 
 Then ``warn_at`` of every appeal with a deadline, from the final deadline
 and the configured thresholds. ``events`` gives the pause, resume and extend
-events, with the notes the engine writes (``deadlines.resume``/``extend``).
+events, with the notes the engine writes (``deadline_changes.resume``/``extend``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import deadlines, workcal
+from .. import deadline_changes, deadlines, workcal
 from .outcomes import STATUS_CANCELLED, STATUS_CLOSED, daytime, lognormal
 
 H = 3600
@@ -153,7 +153,7 @@ def events(b: dict, dept_name) -> list[tuple[np.ndarray, str, np.ndarray, list, 
     notes = []
     for i in rows.tolist():
         basis = deadlines.CLOCK if clock[i] else deadlines.WORKING
-        text = f"恢复办理，挂起{deadlines.duration_text(float(b['moved'][i]), basis)}"
+        text = f"恢复办理，挂起{deadline_changes.duration_text(float(b['moved'][i]), basis)}"
         if b["moved"][i]:
             text += f"，办理时限顺延至{_minute(b['deadline_at'][i])}"
         notes.append(text)
