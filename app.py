@@ -6,6 +6,7 @@ from ui import auth, boot
 
 st.set_page_config(page_title="诉求指挥中心", page_icon="📡", layout="wide", initial_sidebar_state="collapsed")
 
+boot.refuse_on_zone_mismatch()
 try:
     principal = auth.gate()
 except Exception as exc:  # noqa: BLE001 - the accounts live in the system of record: say so, no traceback

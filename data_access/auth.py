@@ -45,7 +45,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import schema
+from . import cityzone, schema
 from .clock import local_now, to_local_naive
 
 __all__ = [
@@ -129,11 +129,11 @@ def _settings(settings):
     return load_settings()
 
 
-def _now(now: dt.datetime | None, settings=None) -> dt.datetime:
-    """The time of a write: naive local time of the city, whole seconds."""
+def _now(now: dt.datetime | None, engine: Engine) -> dt.datetime:
+    """The time of a write: naive local time in the zone stored with the data, whole seconds."""
     if now is not None and now.tzinfo is None:
         return now.replace(microsecond=0)
-    timezone = _settings(settings).timezone
+    timezone = cityzone.zone_of(engine)
     return (local_now(timezone) if now is None else to_local_naive(now, timezone)).replace(microsecond=0)
 
 
@@ -278,7 +278,7 @@ def add_user(engine: Engine, name: str, *, role: str, region_code: str | None, p
     have the territory's root (a city or province) or None (everything).
     Names are unique ignoring case.
     """
-    now = _now(now)
+    now = _now(now, engine)
     name = _check_name(name)
     if role not in ROLES:
         raise AuthError(f"未知角色：{role}（可选 {', '.join(ROLES)}）")
@@ -302,7 +302,7 @@ def add_user(engine: Engine, name: str, *, role: str, region_code: str | None, p
 
 def disable_user(engine: Engine, name: str, *, actor: str = "cli", now: dt.datetime | None = None) -> None:
     """Disable an account and end its open sessions (``ended_reason`` "disabled")."""
-    now = _now(now)
+    now = _now(now, engine)
     with engine.begin() as conn:
         row = _require_user(conn, name)
         conn.execute(update(_users).where(_users.c.id == row.id).values(disabled=True, updated_at=now))
@@ -315,7 +315,7 @@ def disable_user(engine: Engine, name: str, *, actor: str = "cli", now: dt.datet
 def reset_password(engine: Engine, name: str, password: str, *, actor: str = "cli",
                    now: dt.datetime | None = None) -> None:
     """Set a new password, lift a lock, and end the account's open sessions (``ended_reason`` "password_reset")."""
-    now = _now(now)
+    now = _now(now, engine)
     password_hash = hash_password(_check_password(password))
     with engine.begin() as conn:
         row = _require_user(conn, name)
@@ -348,7 +348,7 @@ def authenticate(engine: Engine, name: str, password: str, *, now: dt.datetime |
     """The principal of a name and password, or ``AuthError`` (the same message whatever was wrong,
     except for a locked account). Writes ``signin`` or ``signin_failed`` to the audit log."""
     settings = _settings(settings)
-    now = _now(now, settings)
+    now = _now(now, engine)
     max_failures = max(1, int(settings.login_max_failures))
     lockout = dt.timedelta(seconds=max(0, int(settings.login_lockout_seconds)))
     typed = name if isinstance(name, str) else ""
@@ -416,7 +416,7 @@ def start_session(engine: Engine, principal: Principal, *, now: dt.datetime | No
     if principal.is_kiosk:
         raise AuthError("大屏令牌不能开启登录会话")
     settings = _settings(settings)
-    now = _now(now, settings)
+    now = _now(now, engine)
     token = secrets.token_urlsafe(32)
     with engine.begin() as conn:
         conn.execute(insert(_sessions).values(
@@ -438,7 +438,7 @@ def resume_session(engine: Engine, token: str, *, now: dt.datetime | None = None
     if not _is_token(token):
         return None
     settings = _settings(settings)
-    now = _now(now, settings)
+    now = _now(now, engine)
     session_id = _digest(token)
     with engine.connect() as conn:
         session = conn.execute(select(_sessions).where(_sessions.c.id == session_id)).one_or_none()
@@ -467,7 +467,7 @@ def end_session(engine: Engine, token: str, *, now: dt.datetime | None = None, r
     """End a session (sign-out by default; an unknown or ended one is left alone). Audits ``signout``."""
     if not _is_token(token):
         return
-    now = _now(now)
+    now = _now(now, engine)
     session_id = _digest(token)
     with engine.begin() as conn:
         session = conn.execute(select(_sessions.c.user_name).where(_sessions.c.id == session_id)).one_or_none()
@@ -568,7 +568,7 @@ def _new_kiosk_token() -> str:
 def create_kiosk_token(engine: Engine, region_code: str, *, label: str | None = None, actor: str = "cli",
                        now: dt.datetime | None = None) -> str:
     """A new wall-screen token bound to ``region_code`` (which must exist). Only its SHA-256 is stored."""
-    now = _now(now)
+    now = _now(now, engine)
     code = "" if region_code is None else str(region_code).strip()
     if not code:
         raise AuthError("请指定大屏令牌的区域")
@@ -595,7 +595,7 @@ def _is_hex_id(text: str) -> bool:
 def revoke_kiosk_token(engine: Engine, token: str, *, actor: str = "cli", now: dt.datetime | None = None) -> None:
     """Revoke a wall-screen token, given the token itself or its id (SHA-256 hex). Unknown: ``AuthError``.
     Revoking a revoked token changes nothing."""
-    now = _now(now)
+    now = _now(now, engine)
     text = token.strip() if isinstance(token, str) else ""
     if not _is_token(text):
         raise AuthError("大屏令牌不存在")
@@ -623,7 +623,7 @@ def kiosk_principal(engine: Engine, token: str, *, now: dt.datetime | None = Non
         row = conn.execute(select(_kiosk).where(_kiosk.c.id == token_id)).one_or_none()
     if row is None or row.revoked_at is not None:
         return None
-    now = _now(now)
+    now = _now(now, engine)
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() >= TOUCH_SECONDS:
         with engine.begin() as conn:
             conn.execute(update(_kiosk).where(_kiosk.c.id == token_id).values(last_used_at=now))
@@ -635,7 +635,7 @@ def kiosk_principal(engine: Engine, token: str, *, now: dt.datetime | None = Non
 def audit(engine: Engine, *, actor: str, action: str, target: str | None = None, region_code: str | None = None,
           detail: dict | str | None = None, now: dt.datetime | None = None) -> None:
     """Append one row to ``audit_log`` (``detail``: a dict, stored as JSON). Long values are cut to fit."""
-    row = _audit_row(at=_now(now), actor=actor, action=action, target=target, region_code=region_code,
+    row = _audit_row(at=_now(now, engine), actor=actor, action=action, target=target, region_code=region_code,
                      detail=detail)
     with engine.begin() as conn:
         conn.execute(insert(schema.audit_log).values(row))

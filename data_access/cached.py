@@ -22,10 +22,12 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from geo import layers
 
-from . import access, queries, sync
+from . import access, cityzone, queries, sync
+from . import feed as feed_
 from .analytics import open_store
 from .clock import local_now
 from .config import Settings, load_settings, redact_url
@@ -41,7 +43,34 @@ class StoreUnavailable(RuntimeError):
 
 
 def settings() -> Settings:
-    return load_settings()
+    """The configuration, with the city's time zone as the data records it (``cityzone.bind``).
+
+    Raises ``cityzone.ZoneMismatch`` when APPEALS_TZ disagrees with the stored
+    zone (the router refuses to serve). While the system of record cannot be
+    read, the zone read last is kept, or APPEALS_TZ / Asia/Shanghai before any.
+    """
+    return _bound(load_settings())
+
+
+def _bound(base: Settings) -> Settings:
+    try:
+        return cityzone.bind(base, _engine(base.db_url))
+    except SQLAlchemyError:
+        return base
+
+
+def city_now() -> dt.datetime:
+    """The city's time now (naive local time in the data's zone), to the second."""
+    return local_now(settings().timezone).replace(microsecond=0)
+
+
+def city_zone() -> cityzone.Resolved:
+    """The zone and where it comes from: stored with the data, APPEALS_TZ, or the default."""
+    base = load_settings()
+    try:
+        return cityzone.resolved(_engine(base.db_url), base)
+    except SQLAlchemyError:
+        return cityzone.Resolved(base.timezone, "unreachable")
 
 
 @st.cache_resource(show_spinner=False)
@@ -148,6 +177,21 @@ def as_of(fresh: Freshness) -> dt.datetime:
     if fresh.synced_at is not None:
         return fresh.synced_at.replace(microsecond=0)
     return local_now(settings().timezone).replace(microsecond=0)
+
+
+def feed(key: "Token") -> "feed_.FeedStatus":
+    """The newest appeal and the usual arrivals per hour, for the whole feed, judged at the city's now.
+
+    The feed is the data source, like the sync time: the same for every
+    viewer, and it carries times and rates, never a region's figures
+    (``data_access.feed``). Cached per store version and minute.
+    """
+    return _feed(key, city_now().replace(second=0))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=20)
+def _feed(key: "Token", now: dt.datetime):
+    return feed_.feed_status(_con(), Scope.whole(), now)
 
 
 # ------------------------------------------------------------ queries ---

@@ -12,6 +12,7 @@ Commands
   deadlines       recompute deadlines and yellow moments after the rules or thresholds change
   users           sign-in accounts: add | disable | reset-password | list
   kiosk-token     read-only wall-screen tokens: create | revoke
+  timezone        the city's time zone stored with the data: show | set ZONE
 
 Every command takes ``--db URL``; the default is the configured system of
 record (``APPEALS_DB_URL`` or ``.streamlit/secrets.toml``, else the SQLite
@@ -28,7 +29,7 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import cli_auth
+from . import cityzone, cli_auth
 from .clock import local_now, to_local_naive
 from .config import load_settings, redact_url
 from .scope import LEVELS, Period
@@ -148,19 +149,40 @@ def _parser() -> argparse.ArgumentParser:
     dr.add_argument("--json", action="store_true", help="print the counts as one JSON object")
     db_arg(dr)
 
+    tz = sub.add_parser("timezone", help="the city's time zone, stored with the data")
+    tzsub = tz.add_subparsers(dest="timezone_command", required=True)
+    db_arg(tzsub.add_parser("show", help="print the stored zone"))
+    ts = tzsub.add_parser("set", help="record the zone of a database that has none yet")
+    ts.add_argument("zone", metavar="ZONE", help="IANA name, e.g. Asia/Shanghai")
+    ts.add_argument("--force", action="store_true",
+                    help="replace a different stored zone (only when it was wrong: stored times are not converted)")
+    db_arg(ts)
+
     cli_auth.add_parsers(sub, db_arg)
     return p
 
 
+# commands that write a city's data and record its zone when none is stored yet
+# (seed records it itself, only when it seeds)
+_RECORDS_ZONE = ("init-db", "import-regions", "import-appeals")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     url = args.db or settings.db_url
     try:
+        if args.command not in ("timezone", "seed"):
+            settings = _city_settings(args.command, url, settings)
         handler = {"kpis": _kpis, "seed": _seed, "sync": _sync, "init-db": _init_db, "escalate": _escalate,
                    "rules": _rules, "deadlines": _deadlines,
                    "import-regions": _import_regions, "import-appeals": _import_appeals,
-                   "users": cli_auth.users, "kiosk-token": cli_auth.kiosk_token}[args.command]
+                   "users": cli_auth.users, "kiosk-token": cli_auth.kiosk_token,
+                   "timezone": _timezone}[args.command]
         return handler(args, url, settings)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -169,6 +191,43 @@ def main(argv: list[str] | None = None) -> int:
         reason = getattr(exc, "orig", None) or exc
         print(f"error: database {redact_url(url)}: {reason}", file=sys.stderr)
         return 1
+
+
+def _city_settings(command: str, url: str, settings):
+    """The settings with the city's zone from the data; a writer records it when none is stored yet."""
+    engine = _engine(url)
+    try:
+        if command in _RECORDS_ZONE:
+            cityzone.record(engine, settings=settings)
+        return cityzone.bind(settings, engine)
+    except (cityzone.ZoneMismatch, cityzone.ZoneError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def _timezone(args, url, settings) -> int:
+    engine = _engine(url)
+    if args.timezone_command == "show":
+        stored = cityzone.stored_zone(engine)
+        if stored is None:
+            print(f"no time zone is recorded in {redact_url(url)}; processes use APPEALS_TZ or "
+                  f"{cityzone.DEFAULT_TIMEZONE}. Record it with: python -m data_access timezone set ZONE",
+                  file=sys.stderr)
+            return 1
+        print(stored)
+        return 0
+    try:
+        zone = cityzone.check_name(args.zone)
+        before = cityzone.stored_zone(engine)
+        cityzone.record(engine, zone, force=args.force)
+    except (cityzone.ZoneMismatch, cityzone.ZoneError) as exc:
+        raise CliError(f"{exc} (use --force only if the stored zone was wrong)"
+                       if isinstance(exc, cityzone.ZoneMismatch) else str(exc)) from None
+    if before == zone:
+        print(f"{redact_url(url)} already records the time zone {zone}", file=sys.stderr)
+    else:
+        print(f"recorded the time zone {zone} in {redact_url(url)}"
+              + (f" (was {before}; stored times were not converted)" if before else ""), file=sys.stderr)
+    return 0
 
 
 def _engine(url: str):
@@ -235,18 +294,20 @@ def _seed(args, url, settings) -> int:
     from geo.territory import build_territory
 
     count = args.appeals or (3_600_000 if args.scale == "province" else 500_000)
-    end = (to_local_naive(args.end, settings.timezone) if args.end
-           else local_now(settings.timezone).replace(second=0, microsecond=0))
     engine = _engine(url)
     if args.if_absent and not _demo_absent(engine, url):
         print(f"demo data: not needed ({redact_url(url)} is configured or already holds appeals)", file=sys.stderr)
         from .config import DEFAULT_DB_URL
 
-        if url == DEFAULT_DB_URL:  # the demo database of an earlier version: give it its accounts
+        if url == DEFAULT_DB_URL:  # the demo database of an earlier version: give it its accounts and zone
             create_schema(engine)
+            _record_zone(engine, settings)
             _demo_accounts(engine)
         return 0
     create_schema(engine)
+    settings = _record_zone(engine, settings)
+    end = (to_local_naive(args.end, settings.timezone) if args.end
+           else local_now(settings.timezone).replace(second=0, microsecond=0))
     if args.replace:
         _clear_demo(engine)
     started = time.perf_counter()
@@ -255,7 +316,7 @@ def _seed(args, url, settings) -> int:
     progress = _Progress()
     try:
         report = seed_demo(engine, territory=territory, appeals=count, months=args.months, seed=args.seed,
-                           end=end, progress=progress)
+                           end=end, progress=progress, timezone=settings.timezone)
     except ValueError as exc:
         raise CliError(f"{exc} (use --replace to start over)") from None
     finally:
@@ -265,6 +326,14 @@ def _seed(args, url, settings) -> int:
           file=sys.stderr)
     _demo_accounts(engine)
     return 0
+
+
+def _record_zone(engine, settings):
+    try:
+        cityzone.record(engine, settings=settings)
+        return cityzone.bind(settings, engine)
+    except cityzone.ZoneMismatch as exc:
+        raise CliError(str(exc)) from None
 
 
 def _demo_accounts(engine) -> None:

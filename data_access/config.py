@@ -15,6 +15,7 @@ DATA_DIR = PROJECT_DIR / "data"
 SECRETS_PATH = PROJECT_DIR / ".streamlit" / "secrets.toml"
 
 DEFAULT_DB_URL = f"sqlite:///{DATA_DIR / 'appeals.db'}"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 _TRUE = ("1", "true", "yes", "on", "y")
@@ -37,7 +38,10 @@ def boolean(raw) -> bool:
 class Settings:
     db_url: str = DEFAULT_DB_URL
     analytics_path: Path = DATA_DIR / "analytics.duckdb"
-    timezone: str = "Asia/Shanghai"
+    # the city's time zone. The zone stored with the data wins (data_access.cityzone.bind);
+    # APPEALS_TZ, when set (timezone_set), must agree with it
+    timezone: str = DEFAULT_TIMEZONE
+    timezone_set: bool = False
     # the big screen reloads its data this often
     refresh_seconds: int = 60
     # a page run syncs the analytics store when the last sync is older than this
@@ -46,6 +50,9 @@ class Settings:
     sync_lookback_seconds: float = 60.0
     # "data is stale" warning when the last successful sync is older than this
     stale_after_seconds: int = 300
+    # the feed-silence banner never shows before this many minutes without a new appeal
+    # (data_access/feed.py: beyond it, the usual arrivals at that hour decide)
+    feed_silence_minutes: float = 30.0
     # optional XYZ raster tile URL for the map's basemap (offline when empty)
     tile_url: str = ""
     # 临期 (yellow): remaining working time at most this share of the allowed
@@ -79,6 +86,7 @@ _ENV = {
     "sync_interval_seconds": ("APPEALS_SYNC_INTERVAL_SECONDS", float),
     "sync_lookback_seconds": ("APPEALS_SYNC_LOOKBACK_SECONDS", float),
     "stale_after_seconds": ("APPEALS_STALE_AFTER_SECONDS", int),
+    "feed_silence_minutes": ("APPEALS_FEED_SILENCE_MINUTES", float),
     "tile_url": ("APPEALS_TILE_URL", str),
     "due_soon_fraction": ("APPEALS_DUE_SOON_FRACTION", float),
     "due_soon_workdays": ("APPEALS_DUE_SOON_WORKDAYS", float),
@@ -117,6 +125,8 @@ def load_settings(env: dict | None = None, secrets_path: Path | None = None) -> 
             values[field] = kind(raw)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"setting {name}={raw!r} is not a valid {kind.__name__}") from exc
+    if "timezone" in values:
+        values["timezone_set"] = True
     return Settings(**values)
 
 

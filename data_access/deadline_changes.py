@@ -19,7 +19,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from . import schema, workcal
+from . import cityzone, schema, workcal
 from .clock import local_now
 from .config import Settings, load_settings
 from .deadlines import (CLOCK, DAY, HOUR, WORKING, Rules, deadline_array, limit_arrays, load_rules,
@@ -104,7 +104,7 @@ def pause(engine: Engine, appeal_id: str, at: dt.datetime, actor: str, note: str
           now: dt.datetime | None = None, settings: Settings | None = None) -> Change:
     """挂起: stop the appeal's clock at ``at``. The deadline moves when it resumes."""
     settings, _, _ = _thresholds(settings)
-    now = now or local_now(settings.timezone)
+    now = now or local_now(cityzone.zone_of(engine))
     actor = _actor(actor)
     with engine.begin() as conn:
         row = _load(conn, appeal_id)
@@ -123,7 +123,7 @@ def resume(engine: Engine, appeal_id: str, at: dt.datetime, actor: str, note: st
     """恢复办理: restart the clock. The deadline, the feedback deadline (when no feedback had been given
     before the pause) and warn_at move by the paused time in the appeal's basis."""
     settings, fraction, workdays = _thresholds(settings)
-    now = now or local_now(settings.timezone)
+    now = now or local_now(cityzone.zone_of(engine))
     actor = _actor(actor)
     with engine.begin() as conn:
         row = _load(conn, appeal_id)
@@ -157,7 +157,7 @@ def extend(engine: Engine, appeal_id: str, at: dt.datetime, actor: str, note: st
     ``until``. The deadline becomes ``manual`` (a rule change no longer moves it); warn_at follows it; the
     feedback deadline stays."""
     settings, fraction, threshold_days = _thresholds(settings)
-    now = now or local_now(settings.timezone)
+    now = now or local_now(cityzone.zone_of(engine))
     actor = _actor(actor)
     if sum(x is not None for x in (workdays, hours, until)) != 1:
         raise ValueError("an extension needs exactly one of workdays, hours and until")
@@ -242,7 +242,7 @@ def recompute(engine: Engine, *, now: dt.datetime | None = None, all: bool = Fal
     change are written, with ``updated_at = now``, in one transaction.
     """
     settings, fraction, workdays = _thresholds(settings)
-    now = now or local_now(settings.timezone)
+    now = now or local_now(cityzone.zone_of(engine))
     a = schema.appeals
     cols = [a.c.appeal_id, a.c.category, a.c.subcategory, a.c.urgency, a.c.created_at, a.c.deadline_at,
             a.c.feedback_deadline_at, a.c.first_feedback_at, a.c.warn_at, a.c.deadline_source]

@@ -43,7 +43,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from . import schema, workcal
+from . import cityzone, schema, workcal
 from .clock import local_now
 from .indicators import DUE_SOON_FRACTION, DUE_SOON_HOURS
 
@@ -259,7 +259,7 @@ def load_rules(conn: Engine | Connection) -> Rules:
 def write_default_rules(engine: Engine, *, now: dt.datetime | None = None, replace: bool = False) -> int:
     """Write ``default_rules()`` into an empty rule table (``replace``: delete the stored rules first)."""
     t = schema.time_limit_rules
-    now = now or local_now()
+    now = now or local_now(cityzone.zone_of(engine))
     with engine.begin() as conn:
         count = conn.execute(select(func.count()).select_from(t)).scalar_one()
         if count and not replace:
@@ -287,6 +287,7 @@ def set_rule(engine: Engine, *, category: str | None = None, subcategory: str | 
     ``feedback_workdays`` the feedback limit.
     """
     t = schema.time_limit_rules
+    stamp = now or local_now(cityzone.zone_of(engine))
     with engine.begin() as conn:
         stored = conn.execute(select(t).where(_key_filter(t, category, subcategory, urgency))
                               .order_by(t.c.id)).mappings().all()
@@ -296,7 +297,7 @@ def set_rule(engine: Engine, *, category: str | None = None, subcategory: str | 
         fb = ((feedback_hours, feedback_workdays) if feedback_hours is not None or feedback_workdays is not None
               else (old.get("feedback_hours"), old.get("feedback_workdays")))
         rule = Rule(category, subcategory, urgency, main[0], main[1], fb[0], fb[1])  # validates
-        values = {**{f: getattr(rule, f) for f in _RULE_FIELDS}, "updated_at": now or local_now()}
+        values = {**{f: getattr(rule, f) for f in _RULE_FIELDS}, "updated_at": stamp}
         if stored:
             rule_id = old["id"]
             conn.execute(update(t).where(t.c.id == rule_id).values(values))

@@ -24,10 +24,14 @@ class UnknownRegion(LookupError):
     """The scope names a region that does not exist."""
 
 
-def _in_scope(scope: Scope) -> ColumnElement:
+def scope_filter(scope: Scope) -> ColumnElement:
+    """The row-level filter of a scope on ``appeal_facts``: one equality on the scope level's path column."""
     if scope.is_whole:
         return true()
     return facts.c[PATH_COLUMNS[scope.level]] == scope.code
+
+
+_in_scope = scope_filter
 
 
 def _regions_in_scope(scope: Scope) -> ColumnElement:
@@ -90,11 +94,11 @@ def level_counts(conn, scope: Scope) -> dict[str, int]:
 
 
 def region_shapes(conn, scope: Scope, level: str) -> pd.DataFrame:
-    """Code, name, population and WKB geometry of the scope's regions at ``level``."""
+    """Code, name, population and WKB geometry of the scope's regions at ``level`` that have an outline."""
     stmt = (
         select(regions.c.code, regions.c.name, regions.c.population, regions.c.geometry)
         .select_from(regions.join(region_paths, region_paths.c.code == regions.c.code))
-        .where(_regions_in_scope(scope), regions.c.level == level)
+        .where(_regions_in_scope(scope), regions.c.level == level, regions.c.geometry.is_not(None))
         .order_by(regions.c.code)
     )
     return run(conn, stmt, max_rows=250_000)

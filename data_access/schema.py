@@ -2,7 +2,8 @@
 
 One module, SQLAlchemy Core. The same tables are created on SQLite, PostgreSQL
 and MySQL/MariaDB. All timestamps are naive wall-clock times in the city's
-time zone (``APPEALS_TZ``, default Asia/Shanghai); see docs/architecture.md.
+time zone, which is stored with the data (``city_settings``, see
+``data_access/cityzone.py`` and docs/architecture.md).
 
 Coordinates and areas are DOUBLE everywhere (MySQL's FLOAT is 32-bit: metres
 of error at longitude 120). Vocabularies (status, channel, satisfaction, urgency, handling level, event
@@ -185,6 +186,17 @@ audit_log = Table(
     Column("target", String(64)),
     Column("region_code", String(32)),
     Column("detail", Text),
+)
+
+# Facts about the data as a whole, one row per key. ``timezone``: the city's
+# IANA time zone, in which every stored time is a naive local time
+# (data_access/cityzone.py). init-db, the first import and the seeder record it.
+city_settings = Table(
+    "city_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+    Column("updated_at", _Time, nullable=False),
 )
 
 # ----------------------------------------------------------- access ---

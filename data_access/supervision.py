@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
-from . import schema
+from . import cityzone, schema
 from .clock import local_now, to_local_naive
 from .vocab import SUPERVISION_LEVELS
 from .workcal import add_working_days
@@ -218,7 +218,7 @@ def _open_by_appeal(conn, appeal_ids: Sequence[str]) -> dict[str, list]:
 
 def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: str, supervisor: str,
               due_at: dt.datetime, now: dt.datetime | None = None,
-              timezone: str = "Asia/Shanghai", account: str | None = None) -> list[int]:
+              timezone: str | None = None, account: str | None = None) -> list[int]:
     """Supervise one appeal or a batch; returns the new supervision ids, in the order given.
 
     For each appeal: a ``supervisions`` row (``region_code``: the appeal's
@@ -243,6 +243,7 @@ def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: 
     ids = list(dict.fromkeys(str(a).strip() for a in appeal_ids if a is not None and str(a).strip()))
     if not ids:
         raise SupervisionError("请选择要督办的诉求")
+    timezone = timezone or cityzone.zone_of(engine)
     now = _now(now, timezone)
     due_at = _naive(due_at, timezone)
     if due_at <= now:
@@ -309,7 +310,7 @@ def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: 
 
 
 def answer(engine: Engine, supervision_id: int, *, answer: str, actor: str, now: dt.datetime | None = None,
-           timezone: str = "Asia/Shanghai", account: str | None = None) -> None:
+           timezone: str | None = None, account: str | None = None) -> None:
     """The department answers an open supervision (on time or late): ``answered``,
     ``answered_at`` and ``answer`` set, an ``answer`` event and an audit row.
 
@@ -318,6 +319,7 @@ def answer(engine: Engine, supervision_id: int, *, answer: str, actor: str, now:
     """
     text = _text(answer, "答复内容")
     actor = _text(actor, "答复人", _MAX_ACTOR)
+    timezone = timezone or cityzone.zone_of(engine)
     now = _now(now, timezone)
     stamp = local_now(timezone)
     sid = int(supervision_id)
@@ -349,7 +351,7 @@ def answer(engine: Engine, supervision_id: int, *, answer: str, actor: str, now:
 
 
 def escalate_overdue(engine: Engine, *, now: dt.datetime | None = None,
-                     timezone: str = "Asia/Shanghai") -> list[tuple[int, int]]:
+                     timezone: str | None = None) -> list[tuple[int, int]]:
     """Escalate every open supervision whose due time has passed (``due_at < now``).
 
     Each becomes ``escalated`` and a new open supervision one level up
@@ -361,6 +363,7 @@ def escalate_overdue(engine: Engine, *, now: dt.datetime | None = None,
     (overdue). Idempotent: a second run at the same ``now`` finds nothing,
     since the new ones are due later. Returns ``(old id, new id)`` pairs.
     """
+    timezone = timezone or cityzone.zone_of(engine)
     now = _now(now, timezone)
     stamp = local_now(timezone)
     pairs: list[tuple[int, int]] = []

@@ -33,7 +33,8 @@ def page() -> None:
     if fresh is None:
         return
     key = cached.token(fresh)
-    as_of = widgets.as_of_shown(fresh, view)
+    moment = widgets.moment(fresh, view)
+    as_of = moment.as_of
     for problem in view.problems:
         st.warning(problem)
     supervise.show_done()
@@ -46,7 +47,8 @@ def page() -> None:
     period = view.resolve_period(as_of.date())
 
     st.html(f'<p class="screen-title">超期预警与督办<small> · {html.escape(name)} · 受理时间 {view.period_label()} · '
-            f'截至 {as_of:%Y-%m-%d %H:%M}</small></p>')
+            f'截至 {as_of:%Y-%m-%d %H:%M}</small></p><div class="times-line">{widgets.times_line(moment, fresh)}</div>')
+    widgets.data_time(moment, fresh, kiosk=view.kiosk)
     filters = ui.filter_bar(key, scope, as_of)
     frozen = tuple(sorted(filters.items()))
     totals = cached.warning_totals(key, scope, period, as_of, frozen)

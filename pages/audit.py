@@ -25,7 +25,7 @@ def page() -> None:
     actions = left.multiselect("事件", list(audit_queries.ACTIONS), format_func=audit_queries.ACTIONS.get,
                                placeholder="全部事件")
     actor = middle.text_input("操作人（包含）", max_chars=64)
-    today = dt.date.today()
+    today = cached.city_now().date()  # the city's day, whatever the server's zone
     since = right.date_input("起始日期", value=today - dt.timedelta(days=30))
     until = far.date_input("截止日期", value=today)
     rows = cached.audit_rows(tuple(actions), actor.strip() or None, since, until)

@@ -37,7 +37,8 @@ def screen() -> None:
         return
 
     key = cached.token(fresh)
-    as_of = widgets.as_of_shown(fresh, view)  # the data's time, or a past moment from the URL
+    moment = widgets.moment(fresh, view)  # the data's time, a past moment from the URL, or historical data's end
+    as_of = moment.as_of
     today = as_of.date()
     for problem in view.problems:
         st.warning(problem)
@@ -52,8 +53,7 @@ def screen() -> None:
 
     head, pick = st.columns([5, 2], vertical_alignment="center")
     with head:
-        widgets.header(f"{scope_name} · 党群一张网诉求指挥中心", scope_name, fresh, cfg.timezone,
-                       as_of=as_of if view.as_of is not None else None)
+        widgets.header(f"{scope_name} · 党群一张网诉求指挥中心", scope_name, fresh, cfg.timezone, moment=moment)
     chosen = pick.segmented_control("时间范围", list(params.PERIOD_LABELS),
                                     default=view.period if view.period in params.PERIOD_LABELS else None,
                                     format_func=params.PERIOD_LABELS.get, key="period_pick",
@@ -61,6 +61,9 @@ def screen() -> None:
     if chosen and chosen != view.period:
         params.set_period(chosen)
         st.rerun()
+
+    widgets.data_time(moment, fresh, kiosk=view.kiosk)
+    banner = 46 if (moment.historical or moment.silent_for is not None) else 0  # the screen still fits 1080 px
 
     # -- tiles ------------------------------------------------------------
     day = cached.kpis(key, scope, Period.preset("today", today), as_of)
@@ -110,7 +113,7 @@ def screen() -> None:
                                 config=theme.PLOTLY_CONFIG, key="channels", **clicks)
         region.open_selected_bar(event if clicks else None, scope, view, "channel", as_of)
     with centre:
-        maps.render(key, scope, period, period_label, as_of, height=862, tile_url=cfg.tile_url)
+        maps.render(key, scope, period, period_label, as_of, height=862 - banner, tile_url=cfg.tile_url)
     with right:
         level, order, ranking = tables.ranking(key, scope, period, as_of)
         widgets.panel_title(f"{level}排名", f"{period_label} · {order}")
@@ -119,7 +122,7 @@ def screen() -> None:
         if not view.kiosk:
             shown["工单"] = [figure_url("received", view, as_of, region=c) for c in ranking["code"]]
             config["工单"] = st.column_config.LinkColumn(display_text="明细", width="small")
-        widgets.table(shown, height=420, column_config=config)
+        widgets.table(shown, height=420 - banner // 2, column_config=config)
         widgets.panel_title("最新超期工单", "在办 · 不含个人信息")
         if not view.kiosk:
             carried = {**view.carried(), "period": "all", "region": scope.code}
@@ -135,7 +138,7 @@ def screen() -> None:
                 rows["详情"] = [params.link("case", id=a) for a in overdue["appeal_id"]]
                 config = {"详情": st.column_config.LinkColumn(display_text="查看", width="small")}
             fresh_red = alerts.newly_red(overdue["deadline_at"], as_of, 60).tolist()
-            widgets.table(tables.highlight(rows, fresh_red), height=420, column_config=config)
+            widgets.table(tables.highlight(rows, fresh_red), height=420 - banner // 2, column_config=config)
 
 
 screen()

@@ -30,7 +30,8 @@ def page() -> None:
     if fresh is None:
         return
     key = cached.token(fresh)
-    as_of = widgets.as_of_shown(fresh, view)  # a past moment from the URL: the figure as it was then
+    moment = widgets.moment(fresh, view)  # a past moment from the URL: the figure as it was then
+    as_of = moment.as_of
     home = params.link("big_screen", **({"region": view.region} if view.region else {}), **view.carried())
     try:
         req = ui.read_request()
@@ -40,6 +41,7 @@ def page() -> None:
         return
     for problem in (*view.problems, *req.problems):
         st.warning(problem)
+    widgets.data_time(moment, fresh, kiosk=view.kiosk)
     try:
         scope = cached.resolve_scope(key, view.region)
     except UnknownRegion:

@@ -8,6 +8,7 @@ the list, goes down a level; the breadcrumbs lead back up.
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 import streamlit as st
 
@@ -30,7 +31,8 @@ def page() -> None:
     if fresh is None:
         return
     key = cached.token(fresh)
-    as_of = widgets.as_of_shown(fresh, view)
+    moment = widgets.moment(fresh, view)
+    as_of = moment.as_of
     for problem in view.problems:
         st.warning(problem)
     try:
@@ -49,8 +51,8 @@ def page() -> None:
     region.breadcrumbs(key, scope, view)
     head, pick_period, pick_metric = st.columns([4, 3, 2], vertical_alignment="bottom")
     level_label = LEVEL_LABELS[scope.level]
-    head.html(f'<p class="screen-title">{name}<small> · {level_label} · {view.period_label()} · '
-              f'截至 {fmt.stamp(as_of)}</small></p>')
+    head.html(f'<p class="screen-title">{html.escape(name)}<small> · {level_label} · {view.period_label()} · '
+              f'截至 {fmt.stamp(as_of)}</small></p><div class="times-line">{widgets.times_line(moment, fresh)}</div>')
     chosen = pick_period.segmented_control("时间范围", list(params.PERIOD_LABELS),
                                            default=view.period if view.period in params.PERIOD_LABELS else None,
                                            format_func=params.PERIOD_LABELS.get, key="region_period")
@@ -64,6 +66,7 @@ def page() -> None:
         st.query_params["metric"] = picked_metric
         st.rerun()
 
+    widgets.data_time(moment, fresh, kiosk=view.kiosk)
     region.compared_tiles(key, scope, period, as_of, view, name)
 
     if level is None:

@@ -46,7 +46,7 @@ def streamlit_server(env: dict[str, str], log_path: Path):
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.time() + 60
+            deadline = time.monotonic() + 60
             while True:
                 try:
                     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
@@ -54,7 +54,7 @@ def streamlit_server(env: dict[str, str], log_path: Path):
                             break
                 except OSError:
                     pass
-                if proc.poll() is not None or time.time() > deadline:
+                if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"streamlit did not start; see {log_path}")
                 time.sleep(0.3)
             yield url

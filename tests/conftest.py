@@ -18,6 +18,8 @@ from data_access.clock import local_now  # noqa: E402
 from data_access.store import bulk_insert, create_schema, make_engine  # noqa: E402
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
+# the zone of the fixture cities (and of the demo): every "now" in a test is the city's
+CITY_TZ = "Asia/Shanghai"
 
 # A tiny territory: one city, two districts, one street / community / grid each.
 TINY_REGIONS = [
@@ -69,13 +71,13 @@ def ts(text: str) -> dt.datetime:
 
 
 def insert_regions(engine, rows=TINY_REGIONS, updated_at: dt.datetime | None = None) -> None:
-    stamp = updated_at or local_now().replace(microsecond=0)
+    stamp = updated_at or local_now(CITY_TZ).replace(microsecond=0)
     bulk_insert(engine, schema.regions, ["code", "name", "level", "parent_code", "population", "updated_at"],
                 [(*r, stamp) for r in rows])
 
 
 def insert_appeals(engine, appeals: list[dict], updated_at: dt.datetime | None = None) -> None:
-    stamp = updated_at or local_now()  # writers stamp in the city's time zone, like every writer must
+    stamp = updated_at or local_now(CITY_TZ)  # writers stamp in the city's time zone, like every writer must
     columns = list(schema.APPEAL_COLUMNS)
     rows = []
     for a in appeals:

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from data_access.clock import local_now
+from tests.conftest import CITY_TZ
 from data_access.seed import seed_demo
 from data_access.store import make_engine
 
@@ -24,6 +25,6 @@ def build(folder: Path, *, appeals: int = 20_000, months: int = 3, seed: int = 3
     url = f"sqlite:///{folder / 'appeals.db'}"
     engine = make_engine(url)
     seed_demo(engine, territory=_territory(), appeals=appeals, months=months, seed=seed,
-              end=end or local_now().replace(second=0, microsecond=0))
+              end=end or local_now(CITY_TZ).replace(second=0, microsecond=0))
     engine.dispose()
     return {"APPEALS_DB_URL": url, "APPEALS_ANALYTICS_PATH": str(folder / "analytics.duckdb")}

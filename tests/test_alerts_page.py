@@ -21,7 +21,7 @@ from data_access.scope import Period, Scope
 from data_access.sor_views import ensure_views
 from data_access.store import make_engine
 from tests import demo
-from tests.conftest import ROOT, sign_in
+from tests.conftest import CITY_TZ, ROOT, sign_in
 
 ROUTER = """
 import streamlit as st
@@ -36,7 +36,7 @@ boot.run_routed(st.navigation(pages, position="hidden").run)
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    end = local_now().replace(second=0, microsecond=0)
+    end = local_now(CITY_TZ).replace(second=0, microsecond=0)
     env = demo.build(tmp_path_factory.mktemp("alerts_page"), appeals=12_000, months=2, end=end)
     engine = make_engine(env["APPEALS_DB_URL"])
     ensure_views(engine)
@@ -167,7 +167,7 @@ def test_a_filter_keeps_its_value_when_two_units_share_a_name(page, city):
 
 def _small_department(engine) -> tuple[str, list[str]]:
     """A department with a few red or yellow appeals, none supervised yet."""
-    now = local_now().replace(microsecond=0)
+    now = local_now(CITY_TZ).replace(microsecond=0)
     listed = _sor(engine, alerts.warning_list, Scope.whole(), Period.all_time(), now)
     per = listed.groupby("department_code").agg(n=("appeal_id", "size"), supervised=("is_supervised", "any"))
     per = per[(per["n"] >= 2) & (per["n"] <= 6) & ~per["supervised"]].sort_values(["n"])
@@ -178,7 +178,7 @@ def _small_department(engine) -> tuple[str, list[str]]:
 
 def _unsupervised(engine) -> str:
     """A red or yellow appeal never supervised (the latest deadline, so the earlier tests' picks differ)."""
-    listed = _sor(engine, alerts.warning_list, Scope.whole(), Period.all_time(), local_now().replace(microsecond=0))
+    listed = _sor(engine, alerts.warning_list, Scope.whole(), Period.all_time(), local_now(CITY_TZ).replace(microsecond=0))
     free = listed[~listed["is_supervised"].astype(bool)]
     assert not free.empty
     return free["appeal_id"].iloc[-1]
@@ -228,7 +228,7 @@ def test_supervising_a_batch_from_the_warning_page(page, city):
     table = _warning_table(at)
     assert (table.loc[table["工单号"].isin(ids), "已督办"] == "是").all()
     from data_access import supervision_queries
-    sync_time = local_now() + dt.timedelta(minutes=1)
+    sync_time = local_now(CITY_TZ) + dt.timedelta(minutes=1)
     expected = _sor(engine, supervision_queries.open_supervisions, Scope.whole(), sync_time, limit=200)
     assert set(ids) <= set(_sor(engine, supervision_queries.open_supervisions, Scope.whole(), sync_time,
                                 limit=100_000)["appeal_id"])
@@ -308,7 +308,7 @@ def test_an_unanswered_supervision_escalates_at_the_next_refresh_and_shows_so(pa
 
     _, engine, _ = city
     appeal = _unsupervised(engine)
-    now = local_now().replace(microsecond=0)
+    now = local_now(CITY_TZ).replace(microsecond=0)
     (first,) = supervision.supervise(engine, [appeal], level="street", reason="请尽快办结", supervisor="街道督办组",
                                      now=now - dt.timedelta(hours=3), due_at=now - dt.timedelta(hours=1))
     monkeypatch.setenv("APPEALS_SYNC_INTERVAL_SECONDS", "0")  # this run syncs, and escalates before it

@@ -10,7 +10,7 @@ import pytest
 from data_access.clock import local_now
 from data_access.store import make_engine
 from tests import browser, demo
-from tests.conftest import insert_appeals
+from tests.conftest import CITY_TZ, insert_appeals
 
 pytestmark = pytest.mark.browser
 
@@ -144,7 +144,7 @@ def test_new_rows_appear_within_one_refresh_and_the_map_view_is_kept(server, chr
 
     # a writer adds three appeals to the system of record while the screen is up
     engine = make_engine(env["APPEALS_DB_URL"])
-    now = local_now().replace(microsecond=0)
+    now = local_now(CITY_TZ).replace(microsecond=0)
     insert_appeals(engine, [dict(appeal_id=f"LIVE-{i}", created_at=now, grid_code="210302001001001",
                                  lon=None, lat=None) for i in range(3)])
     engine.dispose()
@@ -244,7 +244,7 @@ def _street_with_both_lights(env) -> tuple[str, int, int]:
     engine = make_engine(env["APPEALS_DB_URL"])
     ensure_views(engine)
     with engine.connect() as conn:
-        counts = alerts.warning_counts(conn, Scope.whole(), Period.all_time(), local_now(), "street")
+        counts = alerts.warning_counts(conn, Scope.whole(), Period.all_time(), local_now(CITY_TZ), "street")
     engine.dispose()
     both = counts[(counts["red"] > 0) & (counts["yellow"] > 0)].assign(n=lambda d: d["red"] + d["yellow"])
     assert not both.empty, "the demo city should have a street with red and yellow appeals"

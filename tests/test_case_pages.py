@@ -21,7 +21,7 @@ from data_access.scope import Period, Scope
 from data_access.sor_views import ensure_views
 from data_access.store import make_engine
 from tests import demo
-from tests.conftest import ROOT, sign_in
+from tests.conftest import CITY_TZ, ROOT, sign_in
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
@@ -39,7 +39,7 @@ boot.run_routed(st.navigation(pages, position="hidden").run)
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    end = local_now().replace(second=0, microsecond=0)
+    end = local_now(CITY_TZ).replace(second=0, microsecond=0)
     env = demo.build(tmp_path_factory.mktemp("case_pages"), end=end)
     engine = make_engine(env["APPEALS_DB_URL"])
     ensure_views(engine)

@@ -20,7 +20,7 @@ from data_access.scope import Period, Scope
 from data_access.sor_views import ensure_views
 from data_access.store import create_schema, make_engine
 from tests import demo
-from tests.conftest import ROOT
+from tests.conftest import CITY_TZ, ROOT
 
 STREET, DISTRICT = "210302001", "210302"
 PASSWORD = "correct horse battery"
@@ -35,7 +35,7 @@ PAGES = {"big_screen": "pages/big_screen.py", "region": "pages/region.py", "aler
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
-    end = local_now().replace(second=0, microsecond=0)
+    end = local_now(CITY_TZ).replace(second=0, microsecond=0)
     env = demo.build(tmp_path_factory.mktemp("signin"), appeals=12_000, months=2, end=end)
     engine = make_engine(env["APPEALS_DB_URL"])
     create_schema(engine)
@@ -244,7 +244,7 @@ def test_a_street_user_gets_nothing_from_outside_the_street(app, city, artifacts
     with engine.connect() as conn:
         inside_appeals = {r for (r,) in conn.execute(select(schema.appeals.c.appeal_id)
                                                       .where(schema.appeals.c.grid_code.like(STREET + "%")))}
-        street_kpis = queries.kpis(conn, Scope(STREET, "street"), Period.all_time(), local_now())
+        street_kpis = queries.kpis(conn, Scope(STREET, "street"), Period.all_time(), local_now(CITY_TZ))
     tries = []
     for page, variants in PAGE_PARAMS.items():
         for extra in variants:

@@ -24,7 +24,7 @@ from data_access.supervision import (ESCALATION_PREFIX, SYSTEM_ACTOR, Supervisio
                                      escalate_overdue, supervise)
 from data_access.supervision_queries import (STATS_COLUMNS, open_supervisions, supervision_stats, supervisions_of,
                                              unsatisfied_candidates)
-from tests.conftest import insert_appeals, insert_regions, synced_store, ts
+from tests.conftest import CITY_TZ, insert_appeals, insert_regions, synced_store, ts
 
 EAST, WEST = "101001001001", "102001001001"  # grids of 东街道 (东区) and 西街道 (西区)
 OLD = ts("2026-01-01 00:00")  # the appeals' updated_at before any supervision
@@ -92,7 +92,7 @@ def _supervise(engine, ids, level="street", now=T, due=None, **kw):
 # ------------------------------------------------------------------ writes ---
 
 def test_supervise_one_writes_row_event_audit_and_stamps(db):
-    before = local_now().replace(microsecond=0)
+    before = local_now(CITY_TZ).replace(microsecond=0)
     due = ts("2026-03-05 09:00")
     assert default_due_at(T) == due  # two working days
     [sid] = _supervise(db, ["A1"], due=due)

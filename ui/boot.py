@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 
 import streamlit as st
+
+from data_access import cached, cityzone
 from streamlit.runtime.pages_manager import PagesManager
 
 _local = threading.local()
@@ -32,3 +34,14 @@ def ensure_routed() -> None:
     if not getattr(_local, "routed", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def refuse_on_zone_mismatch() -> None:
+    """Serve nothing when APPEALS_TZ disagrees with the zone stored with the data: every time would be wrong."""
+    try:
+        cached.settings()
+    except cityzone.ZoneMismatch as exc:
+        st.error(f"时区设置冲突，无法显示：诉求数据库记录的城市时区是 {exc.stored}，"
+                 f"而本服务进程的 APPEALS_TZ 是 {exc.configured}。数据库中的时间均为 {exc.stored} 的当地时间。"
+                 f"请取消 APPEALS_TZ 或将其改为 {exc.stored} 后重启服务。")
+        st.stop()

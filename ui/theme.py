@@ -45,6 +45,12 @@ _BASE_CSS = f"""
 .screen-meta {{ color: {MUTED}; font-size: 0.95rem; text-align: right; line-height: 1.35; }}
 .screen-meta b {{ color: {TEXT}; }}
 .stale {{ color: {YELLOW}; font-weight: 600; }}
+.data-banner {{ border-radius: 6px; padding: 6px 14px; font-size: 1.05rem; font-weight: 600; line-height: 1.4; }}
+.data-banner small {{ font-weight: 400; margin-left: 8px; opacity: .85; }}
+.data-banner.silent {{ background: rgba(255,77,79,.18); border: 1px solid {RED}; color: #ffd6d6; }}
+.data-banner.historical {{ background: rgba(250,219,20,.12); border: 1px solid {YELLOW}; color: #fff3b0; }}
+.times-line {{ color: {MUTED}; font-size: 0.95rem; }}
+.times-line b {{ color: {TEXT}; font-weight: 600; }}
 .screen-title small {{ font-size: 1.0rem; font-weight: 400; color: {MUTED}; letter-spacing: 0; text-shadow: none; }}
 .crumbs {{ font-size: 0.95rem; color: {MUTED}; }}
 .crumbs a {{ color: {ACCENT}; text-decoration: none; }}

@@ -7,6 +7,7 @@ import functools
 import html
 import json
 import logging
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -19,13 +20,20 @@ from . import format as fmt
 from . import theme
 
 
-def header(title: str, scope_label: str, fresh, timezone: str, as_of: dt.datetime | None = None) -> None:
-    """Title, a live clock, "数据截至" (or the past moment shown) and a stale-data warning."""
+def header(title: str, scope_label: str, fresh, timezone: str, moment: "Moment | None" = None) -> None:
+    """Title, a live clock in the city's zone, the data's own time (newest appeal and sync, or the past moment
+    shown) and a stale-data warning."""
     left, right = st.columns([3, 2], vertical_alignment="center")
     left.html(f'<p class="screen-title">{html.escape(title)}</p>')
     synced = fmt.stamp(fresh.synced_at, seconds=True)
-    shown = (f'回看时点 <b>{fmt.stamp(as_of, seconds=True)}</b>' if as_of is not None
-             else f'数据截至 <b>{synced}</b>')
+    if moment is not None and moment.source == "url":
+        shown = f'回看时点 <b>{fmt.stamp(moment.as_of, seconds=True)}</b>'
+    elif moment is not None and moment.historical:
+        shown = f'历史数据 · 截至 <b>{fmt.stamp(moment.as_of, seconds=True)}</b>'
+    elif moment is not None:
+        shown = times_line(moment, fresh)
+    else:
+        shown = f'数据截至 <b>{synced}</b>'
     warn = ""
     if fresh.error:
         warn = f'<br><span class="stale">⚠ 数据源连接失败，显示的是 {synced} 的数据</span>'
@@ -137,9 +145,69 @@ def current_data(*, before_message=None, hint: str = ""):
     return fresh
 
 
-def as_of_shown(fresh, view):
-    """The moment figures are judged at: the data's time, or an earlier ``as_of`` from the URL."""
-    from data_access import cached
+@dataclass(frozen=True)
+class Moment:
+    """The moment a page's figures are judged at, and what the data's own time says about it."""
 
-    as_of = cached.as_of(fresh)
-    return view.as_of if view.as_of is not None and view.as_of < as_of else as_of
+    as_of: dt.datetime
+    source: str  # "sync" (the data's present) | "url" (a past moment asked for) | "historical" (the newest appeal)
+    newest: dt.datetime | None  # the newest appeal of the feed
+    silent_for: dt.timedelta | None  # set when the feed is silent for longer than is plausible at this hour
+    usual_per_hour: float = 0.0  # the usual arrivals in the current hour of the day
+
+    @property
+    def historical(self) -> bool:
+        return self.source == "historical"
+
+
+def moment(fresh, view) -> Moment:
+    """The data's time, a past ``as_of`` from the URL, or, for historical data, the newest appeal.
+
+    Historical: the newest appeal is older than the start of the period the
+    view asks for (an open period counts as the default one), so the present
+    would be empty; the page opens at the newest appeal instead
+    (``feed.opening_as_of``). An ``as_of`` in the URL always wins.
+    """
+    from data_access import cached, feed
+    from data_access.scope import Period
+
+    from .params import DEFAULT_PERIOD
+
+    synced = cached.as_of(fresh)
+    status = cached.feed(cached.token(fresh))
+    if view.as_of is not None and view.as_of < synced:
+        return Moment(view.as_of, "url", status.newest, None)
+    today = cached.city_now().date()
+    period = view.resolve_period(today)
+    horizon = period.start if period.start is not None else Period.preset(DEFAULT_PERIOD, today).start
+    opened = feed.opening_as_of(status.newest, horizon)
+    if opened is not None:
+        return Moment(opened, "historical", status.newest, None)
+    silent = status.silent(cached.settings().feed_silence_minutes) and not fresh.error
+    usual = status.per_hour[status.now.hour] if status.newest is not None else 0.0
+    return Moment(synced, "sync", status.newest, status.silence if silent else None, usual)
+
+
+def data_time(m: Moment, fresh, *, kiosk: bool = False) -> None:
+    """The banners of the data's own time: historical data, or a feed gone silent."""
+    from data_access import feed
+
+    if m.historical:
+        st.html(f'<div class="data-banner historical">历史数据 · 截至 <b>{fmt.stamp(m.as_of, seconds=True)}</b>'
+                '<small>（最新一条工单的受理时间；数据库中没有更新的工单）</small></div>')
+    elif m.silent_for is not None:
+        usual = f"，此时段通常每小时约 {m.usual_per_hour:.0f} 件" if m.usual_per_hour >= 1 else ""
+        st.html(f'<div class="data-banner silent">⚠ 数据源可能中断：最近一条工单 '
+                f'<b>{feed.silence_text(m.silent_for)}前</b>（{fmt.stamp(m.newest)}）{usual}。'
+                f'{"" if kiosk else "<small>请检查与热线平台的数据对接。</small>"}</div>')
+
+
+def times_line(m: Moment, fresh) -> str:
+    """"数据截至 <the sync> · 最新工单 <the newest appeal>" (HTML), for a page's header.
+
+    The sync time says how current the copy is; the newest appeal says how
+    current the data is. A feed that stopped shows an old newest appeal
+    beside a recent sync.
+    """
+    newest = fmt.stamp(m.newest) if m.newest is not None else "—"
+    return f'数据截至 <b>{fmt.stamp(fresh.synced_at, seconds=True)}</b> · 最新工单 <b>{newest}</b>'

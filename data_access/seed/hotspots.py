@@ -13,7 +13,6 @@ same (territory, seed, end) always gives the same hotspots.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,13 +96,14 @@ def plan_surges(places: Places, seed: int, end: dt.datetime) -> list[tuple[Plant
     return out
 
 
-def plan_hotspots(territory, seed: int, end: dt.datetime) -> list[PlantedHotspot]:
-    """The emerging hotspots ``seed_demo`` plants for this territory, seed and end.
+def plan_hotspots(territory, seed: int, end: dt.datetime, timezone: str = "Asia/Shanghai") -> list[PlantedHotspot]:
+    """The emerging hotspots ``seed_demo`` plants for this territory, seed and end (naive, or aware and
+    converted to ``timezone``).
 
     (``seed_demo`` plants them all unless their extra appeals would exceed 5% of
     the appeals asked for; its report lists those it planted.)
     """
     if end.tzinfo is not None:
-        end = clock.to_local_naive(end, os.environ.get("APPEALS_TZ") or "Asia/Shanghai")
+        end = clock.to_local_naive(end, timezone)
     places = territory if isinstance(territory, Places) else Places(territory, seed)
     return [spot for spot, _, _ in plan_surges(places, seed, end)]

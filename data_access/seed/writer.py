@@ -11,7 +11,6 @@ batch is written.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import Engine
 
-from .. import clock, deadlines
+from .. import cityzone, clock, deadlines
 from ..config import load_settings
 from ..schema import (appeal_events, appeals as appeals_table, departments, grid_workers, regions, supervisions,
                       time_limit_rules)
@@ -65,34 +64,19 @@ class SeedReport:
     supervisions: int = 0
 
 
-def _timezone() -> str:
-    return os.environ.get("APPEALS_TZ") or "Asia/Shanghai"
-
-
-def local_now() -> dt.datetime:
-    """The city's wall-clock time, naive (APPEALS_TZ, default Asia/Shanghai)."""
-    return clock.local_now(_timezone())
-
-
-def default_end() -> dt.datetime:
-    return local_now().replace(second=0, microsecond=0)
-
-
 def seed_demo(engine: Engine, *, territory, appeals: int = 500_000, months: int = 24, seed: int = 7,
-              end: dt.datetime | None = None, progress: Progress | None = None) -> SeedReport:
+              end: dt.datetime | None = None, progress: Progress | None = None,
+              timezone: str | None = None) -> SeedReport:
     """Fill an empty appeal database with deterministic demo data.
 
     ``territory`` is a GeoDataFrame as built by ``geo.territory.build_territory``.
     The same (territory, appeals, months, seed, end) always gives the same rows
-    (``updated_at`` aside). Returns counts, the run time and the emerging
-    hotspots that were planted.
+    (``updated_at`` aside). The city's time zone is recorded with the data
+    (``cityzone.record``: ``timezone``, else APPEALS_TZ, else Asia/Shanghai).
+    Returns counts, the run time and the emerging hotspots that were planted.
     """
     t0 = time.perf_counter()
     report = progress or (lambda stage, done, total: None)
-    if end is None:
-        end = default_end()
-    else:
-        end = clock.to_local_naive(end, _timezone())
     create_schema(engine)
     filled = [t.name for t in (appeals_table, appeal_events, regions, departments, grid_workers, supervisions,
                                time_limit_rules)
@@ -100,6 +84,12 @@ def seed_demo(engine: Engine, *, territory, appeals: int = 500_000, months: int 
     if filled:
         raise ValueError(f"seed_demo needs an empty database, but {', '.join(filled)} already has rows; "
                          "seed into a new database or empty these tables first")
+    zone = cityzone.record(engine, timezone).zone
+
+    def local_now() -> dt.datetime:
+        return clock.local_now(zone)
+
+    end = local_now().replace(second=0, microsecond=0) if end is None else clock.to_local_naive(end, zone)
 
     places = Places(territory, seed)
     tables = cat.tables()
