@@ -101,15 +101,15 @@ def screen() -> None:
         last30 = Period.preset("30d", today)
         widgets.panel_title("近30天受理与办结", "按日")
         clicks = {} if view.kiosk else {"on_select": "rerun", "selection_mode": "points"}  # staff open lists
-        event = st.plotly_chart(charts.trend(cached.daily_trend(key, scope, last30, as_of), 262, today),
+        event = st.plotly_chart(charts.trend(cached.daily_trend(key, scope, last30, as_of), 262 - banner // 3, today),
                                 config=theme.PLOTLY_CONFIG, key="trend", **clicks)
         region.open_selected_day(event if clicks else None, scope, view, as_of)
         widgets.panel_title("诉求类别 Top 10", period_label)
-        event = st.plotly_chart(charts.categories(cached.category_counts(key, scope, period, as_of), 282),
+        event = st.plotly_chart(charts.categories(cached.category_counts(key, scope, period, as_of), 282 - banner // 3),
                                 config=theme.PLOTLY_CONFIG, key="categories", **clicks)
         region.open_selected_bar(event if clicks else None, scope, view, "category", as_of)
         widgets.panel_title("受理渠道", period_label)
-        event = st.plotly_chart(charts.channel_bars(cached.channel_counts(key, scope, period, as_of), 262),
+        event = st.plotly_chart(charts.channel_bars(cached.channel_counts(key, scope, period, as_of), 262 - banner // 3),
                                 config=theme.PLOTLY_CONFIG, key="channels", **clicks)
         region.open_selected_bar(event if clicks else None, scope, view, "channel", as_of)
     with centre:

@@ -86,7 +86,7 @@ def _as_of_shown(at: AppTest):
     import re
 
     text = " ".join(h.value for h in at.get("html"))
-    found = re.search(r"数据截至 <b>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)</b>", text)
+    found = re.search(r'数据截至 <b title="(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)">', text)
     assert found, "the header states no as-of time"
     return dt.datetime.fromisoformat(found.group(1))
 

@@ -41,6 +41,13 @@ def stamp(value: dt.datetime | None, seconds: bool = False) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+def stamp_on(value: dt.datetime | None, today: dt.date, seconds: bool = False) -> str:
+    """A time of ``today`` as its clock time alone (the date is on screen already); another day's in full."""
+    if value is None or value.date() != today:
+        return stamp(value, seconds)
+    return value.strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
 def date_cn(value: dt.date) -> str:
     return f"{value:%Y年%m月%d日} 星期{WEEKDAYS[value.weekday()]}"
 

@@ -110,11 +110,22 @@ def read() -> ViewParams:
     as_of = None
     if qp.get("as_of"):
         try:
-            as_of = dt.datetime.fromisoformat(qp["as_of"][:32]).replace(tzinfo=None, microsecond=0)
+            as_of = _city_time(dt.datetime.fromisoformat(qp["as_of"][:32])).replace(microsecond=0)
         except ValueError:
             problems.append(f"时间点 “{qp['as_of'][:40]}” 无法识别（格式如 2017-12-31T23:59），已显示最新数据")
     return ViewParams(kiosk=kiosk, period=period, date_from=date_from, date_to=date_to, region=region,
                       as_of=as_of, problems=tuple(problems), kiosk_value=str(qp.get("kiosk", ""))[:200] or "1")
+
+
+def _city_time(value: dt.datetime) -> dt.datetime:
+    """A moment from the URL in the city's zone: one with an offset (…+08:00, …Z) is converted, a naive one is
+    the city's already."""
+    if value.tzinfo is None:
+        return value
+    from data_access import cached
+    from data_access.clock import to_local_naive
+
+    return to_local_naive(value, cached.settings().timezone)
 
 
 def set_period(period: str) -> None:

@@ -209,5 +209,11 @@ def times_line(m: Moment, fresh) -> str:
     current the data is. A feed that stopped shows an old newest appeal
     beside a recent sync.
     """
-    newest = fmt.stamp(m.newest) if m.newest is not None else "—"
-    return f'数据截至 <b>{fmt.stamp(fresh.synced_at, seconds=True)}</b> · 最新工单 <b>{newest}</b>'
+    from data_access import cached
+
+    today = cached.city_now().date()
+
+    def shown(value, seconds=False):  # today's times as clock times, in full on hover
+        return (f'<b title="{fmt.stamp(value, seconds=True)}">{fmt.stamp_on(value, today, seconds)}</b>')
+
+    return f'数据截至 {shown(fresh.synced_at, True)} · 最新工单 {shown(m.newest)}'

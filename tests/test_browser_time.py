@@ -1,0 +1,105 @@
+"""The data's own time, as a person sees it in Chromium: a silent feed, historical data, today's audit rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from data_access import auth, schema
+from data_access.clock import local_now
+from data_access.store import make_engine
+from tests import browser, demo
+from tests.conftest import CITY_TZ, insert_appeals
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "browser-time-2026"
+
+
+def _steady_feed(engine, end: dt.datetime, grids: list[str]) -> None:
+    """An appeal every ten minutes, day and night, for four weeks up to ``end``: six an hour at every hour."""
+    n = 28 * 24 * 6
+    insert_appeals(engine, [{"appeal_id": f"FEED{i:05d}", "created_at": end - dt.timedelta(minutes=10 * i),
+                             "grid_code": grids[i % len(grids)], "lon": None, "lat": None} for i in range(n)])
+
+
+@pytest.fixture(scope="module")
+def silent_server(tmp_path_factory, artifacts_dir):
+    """The demo city whose feed stopped two hours ago (a steady feed, so any hour of the day is implausible)."""
+    browser.require_chromium()
+    folder = tmp_path_factory.mktemp("silent")
+    stopped = local_now(CITY_TZ).replace(second=0, microsecond=0) - dt.timedelta(hours=2)
+    env = demo.build(folder, appeals=3000, months=2, end=stopped - dt.timedelta(hours=1))
+    engine = make_engine(env["APPEALS_DB_URL"])
+    with engine.connect() as conn:
+        grids = list(conn.execute(select(schema.regions.c.code).where(schema.regions.c.level == "grid")
+                                  .order_by(schema.regions.c.code).limit(40)).scalars())
+    _steady_feed(engine, stopped, grids)
+    auth.add_user(engine, "admin", role="admin", region_code=None, password=PASSWORD)
+    auth.add_user(engine, "staff", role="city", region_code=None, password=PASSWORD)
+    token = auth.create_kiosk_token(engine, "210300", label="silent wall")
+    engine.dispose()
+    with browser.streamlit_server(env, artifacts_dir / "streamlit-server-silent.log") as url:
+        yield url, token, stopped
+
+
+def _sign_in(page, url: str, path: str, name: str) -> None:
+    page.goto(f"{url}{path}")
+    page.get_by_label("用户名").fill(name)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+
+
+def test_a_feed_silent_for_two_hours_shows_its_banner_on_the_wall(silent_server, artifacts_dir):
+    url, token, stopped = silent_server
+    with browser.chromium() as chrome:
+        page = chrome.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(f"{url}/?kiosk={token}")
+        browser.wait_for_app(page)
+        banner = page.locator(".data-banner.silent")
+        assert banner.count() == 1 and banner.is_visible()
+        text = banner.inner_text()
+        assert "数据源可能中断" in text and "最近一条工单" in text and f"{stopped:%Y-%m-%d %H:%M}" in text
+        assert "分钟前" in text or "小时前" in text
+        newest = page.locator(".screen-meta b[title]").nth(1)
+        assert newest.get_attribute("title") == f"{stopped:%Y-%m-%d %H:%M:%S}"
+        # the banner takes room from the map, so the wall still needs no scrolling
+        assert page.evaluate("document.scrollingElement.scrollHeight") <= 1080 + 40
+        page.screenshot(path=str(artifacts_dir / "big_screen_feed_silent.png"))
+
+
+def test_staff_pages_show_the_newest_appeal_and_the_banner(silent_server, artifacts_dir):
+    url, _, stopped = silent_server
+    with browser.chromium() as chrome:
+        page = chrome.new_page(viewport={"width": 1600, "height": 1000})
+        _sign_in(page, url, "/region", "staff")
+        for path in ("/region", "/alerts"):
+            page.goto(f"{url}{path}")
+            page.locator(".data-banner.silent").wait_for(timeout=60_000)
+            page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            assert page.locator(".times-line b[title]").nth(1).get_attribute("title") == f"{stopped:%Y-%m-%d %H:%M:%S}"
+            page.screenshot(path=str(artifacts_dir / f"feed_silent_{path.strip('/')}.png"))
+
+
+def test_todays_sign_in_is_on_the_audit_page_without_touching_a_filter(silent_server, artifacts_dir):
+    url, _, _ = silent_server
+    with browser.chromium() as chrome:
+        page = chrome.new_page(viewport={"width": 1600, "height": 1000})
+        _sign_in(page, url, "/audit", "admin")
+        page.locator('[data-testid="stDataFrame"]').wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)
+        today = local_now(CITY_TZ).date()
+        # the date filters open at the city's today, whatever the server's TZ: the sign-in just made is listed
+        shown = [page.get_by_role("spinbutton", name=f"{part}, 截止日期").get_attribute("aria-valuenow")
+                 for part in ("year", "month", "day")]
+        assert shown == [str(today.year), str(today.month), str(today.day)]
+        assert page.get_by_text("该条件下没有审计记录").count() == 0
+        cells = page.locator('[role="gridcell"]').all_inner_texts()
+        signed_in_today = [c for c in cells if c.startswith(today.isoformat())]
+        assert signed_in_today, cells[:20]
+        assert "admin" in cells and "登录" in cells, cells[:20]
+        page.screenshot(path=str(artifacts_dir / "audit_today.png"))
