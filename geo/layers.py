@@ -114,13 +114,18 @@ def _jsonable(value):
 
 
 def quantile_colors(values: pd.Series, palette=PALETTE) -> tuple[list[list[int]], list[float]]:
-    """A colour per value by quantile class, and the class breaks (for the legend)."""
+    """A colour per value by quantile class, and the class breaks (for the legend).
+
+    Class k holds the values in (break k-1, break k]: a value equal to a break
+    takes the lower class. So where many regions share the lowest value (a quiet
+    day: every region 0), they are all "low", never "high".
+    """
     v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     finite = v[np.isfinite(v)]
     if finite.size == 0:
         return [[*NO_DATA, 120] for _ in v], []
     breaks = np.quantile(finite, np.arange(1, len(palette)) / len(palette))
-    classes = np.searchsorted(breaks, v, side="right")
+    classes = np.searchsorted(breaks, v, side="left")
     colors = [[*palette[c], 190] if np.isfinite(x) else [*NO_DATA, 120] for x, c in zip(v, classes)]
     return colors, [float(b) for b in breaks]
 

@@ -35,6 +35,17 @@ def test_quantile_colours_rank_values_and_mark_missing():
     assert breaks == sorted(breaks)
 
 
+@pytest.mark.parametrize("values, lowest, highest", [
+    ([0, 0, 0, 0], 4, 0),              # nothing arrived anywhere: all low, not an all-red map
+    ([0, 0, 0, 0, 0, 0, 3, 9], 6, 1),  # mostly zeros: the zeros are low, the busiest is high
+])
+def test_quantile_colours_put_ties_at_the_bottom_in_the_lowest_class(values, lowest, highest):
+    colors, _ = layers.quantile_colors(pd.Series(values, dtype=float))
+    low = [c for c in colors if c[:3] == list(layers.PALETTE[0])]
+    high = [c for c in colors if c[:3] == list(layers.PALETTE[-1])]
+    assert len(low) == lowest and len(high) == highest
+
+
 def test_features_carry_values_and_round_coordinates():
     feats = layers.features(_squares(3), pd.DataFrame({"code": ["g1"], "received": [7]}))
     assert [f["properties"].get("received") for f in feats] == [None, 7, None]
