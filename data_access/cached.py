@@ -36,6 +36,8 @@ from .scope import Period, Scope
 from .store import make_engine
 
 TTL_SECONDS = 600
+# a page run waits this long for another session's first copy of the data before it says there is none
+FIRST_COPY_WAIT_SECONDS = 120
 
 
 class StoreUnavailable(RuntimeError):
@@ -137,6 +139,11 @@ def refresh(*, force: bool = False) -> Freshness:
         except Exception as exc:  # a malformed URL or a missing driver must not take the page down
             store.last_error = f"{redact_url(cfg.db_url)}: {type(exc).__name__}: {exc}"
         finally:
+            store.lock.release()
+    elif store.lock.locked() and sync.status(store.con).appeals == 0:
+        # another session is making the first copy: there is nothing to show until it ends, so wait for it
+        # rather than call an empty store "no data"
+        if store.lock.acquire(timeout=FIRST_COPY_WAIT_SECONDS):
             store.lock.release()
     status = sync.status(store.con)
     now = local_now(cfg.timezone)
