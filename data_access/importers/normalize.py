@@ -44,6 +44,8 @@ WARNING_KINDS = {
     "closed_without_time": "closed or cancelled, but no closing time",
     "open_with_closed_time": "open, yet it has a closing time",
     "created_in_future": "created more than a day after the import",
+    "ambiguous_local_time": "a local time the clocks passed twice (daylight saving ended); read as the earlier",
+    "nonexistent_local_time": "a local time the clocks skipped (daylight saving began); moved forward by the gap",
     "missing_category": "no category (stored as 未分类)",
     "unmapped_channel": "a channel the mapping does not translate (stored as other)",
     "unmapped_satisfaction": "a satisfaction answer the mapping does not translate (stored as unrated)",
@@ -99,7 +101,10 @@ def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.dateti
     out["appeal_id"] = ids
 
     created_raw = _raw(raw, mapping.column("created_at"), n)
-    created = parse_times(created_raw, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz)
+    read = parse_times(created_raw, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz)
+    created = read.values
+    warn(read.ambiguous, "ambiguous_local_time")
+    warn(read.nonexistent, "nonexistent_local_time")
     empty_created = created_raw.map(_blank)
     quarantine(empty_created, "missing_created_at", "no creation time")
     bad = created.isna() | (created < EARLIEST)
@@ -109,7 +114,10 @@ def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.dateti
 
     for field in ("deadline_at", "closed_at"):
         values = _raw(raw, mapping.column(field), n)
-        parsed = parse_times(values, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz)
+        read = parse_times(values, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz)
+        parsed = read.values
+        warn(read.ambiguous, "ambiguous_local_time")
+        warn(read.nonexistent, "nonexistent_local_time")
         given = ~values.map(_blank).astype(bool)
         warn(given & parsed.isna(), f"bad_{field}")
         out[field] = parsed
