@@ -35,6 +35,7 @@ TINY_REGIONS = [
 
 APPEAL_DEFAULTS = {
     "channel": "hotline",
+    "channel_label": None,
     "category": "城市管理",
     "subcategory": "路灯损坏",
     "urgency": "normal",
