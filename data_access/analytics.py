@@ -34,7 +34,7 @@ from .scope import LEVELS
 metadata = MetaData()
 
 # Bump when a table below changes: an older store is then emptied and copied again.
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 PATH_COLUMNS = {level: f"{level}_code" for level in LEVELS}
 

@@ -19,6 +19,8 @@ so its length equals the figure by construction:
 category of a bar in the category chart, or ``region``: a region inside the
 scope (a ranking row), matched at its own level through the path columns.
 ``status`` matches the status at the as-of time, as the rows show it.
+``channel`` takes one of our channel codes or any channel the data hold (a
+source's own word that no mapping groups); anything else is refused.
 
 Personal data (appellant's name, phone, address; phone numbers and the name
 inside the summary and notes) is masked in every result unless the caller
@@ -115,9 +117,9 @@ FILTERS = {
 
 # the list's columns, in order (in_numerator only for a rate's list)
 LIST_COLUMNS = (
-    "appeal_id", "created_at", "category", "subcategory", "channel", "status", "deadline_at", "closed_at",
-    "district", "street", "community", "grid", "department", "appellant_name", "appellant_phone", "address",
-    "summary", "overdue_hours", "in_numerator",
+    "appeal_id", "created_at", "category", "subcategory", "channel", "channel_label", "status", "deadline_at",
+    "closed_at", "district", "street", "community", "grid", "department", "appellant_name", "appellant_phone",
+    "address", "summary", "overdue_hours", "in_numerator",
 )
 PERSONAL_COLUMNS = ("appellant_name", "appellant_phone", "address")
 
@@ -168,8 +170,8 @@ def _filter_conditions(conn, filters: dict | None, t, scope: Scope, period: Peri
                 raise CaseRequestError(f"未知的状态 “{value[:40]}”（可用：{'、'.join(STATUSES)}）")
             out.append(_status_at(t) == value)
         elif name == "channel":
-            if value not in CHANNELS:
-                raise CaseRequestError(f"未知的渠道 “{value[:40]}”（可用：{'、'.join(CHANNELS)}）")
+            if value not in CHANNELS and not _channel_exists(conn, value):
+                raise CaseRequestError(f"未知的渠道 “{value[:40]}”：数据中没有这个渠道")
             out.append(facts.c.channel == value)
         elif name == "region":
             found = run(conn, select(regions.c.level).where(regions.c.code == value))
@@ -186,6 +188,12 @@ def _filter_conditions(conn, filters: dict | None, t, scope: Scope, period: Peri
         else:
             out.append(facts.c[name] == value)
     return out
+
+
+def _channel_exists(conn, value: str) -> bool:
+    """Whether any appeal carries this channel: one of ours, or a source's own word (docs/import.md)."""
+    found = run(conn, select(facts.c.appeal_id).where(facts.c.channel == value).limit(1))
+    return not found.empty
 
 
 def condition(conn, scope: Scope, period: Period, as_of: dt.datetime, figure_key: str, *,
@@ -243,7 +251,8 @@ def _select(figure_key: str, as_of: dt.datetime, *, full_summary: bool):
     summary = facts.c.summary if full_summary else func.substr(facts.c.summary, 1, SUMMARY_CHARS * 2)
     columns = [
         facts.c.appeal_id, facts.c.created_at, facts.c.category, facts.c.subcategory, facts.c.channel,
-        _status_at(t).label("status"), facts.c.deadline_at, _closed_at_at(t).label("closed_at"),
+        facts.c.channel_label, _status_at(t).label("status"), facts.c.deadline_at,
+        _closed_at_at(t).label("closed_at"),
         *(alias.c.name.label(level) for level, alias in names.items()),
         dept.c.name.label("department"),
         facts.c.appellant_name, facts.c.appellant_phone, facts.c.address, summary.label("summary"),
@@ -255,8 +264,8 @@ def _select(figure_key: str, as_of: dt.datetime, *, full_summary: bool):
     return select(*columns).select_from(source)
 
 
-_TEXT_COLUMNS = ("appeal_id", "category", "subcategory", "channel", "status", "district", "street", "community",
-                 "grid", "department", "appellant_name", "appellant_phone", "address", "summary")
+_TEXT_COLUMNS = ("appeal_id", "category", "subcategory", "channel", "channel_label", "status", "district", "street",
+                 "community", "grid", "department", "appellant_name", "appellant_phone", "address", "summary")
 
 
 def _text(values) -> list:

@@ -23,6 +23,7 @@ HEADERS = {
     "category": "类别",
     "subcategory": "子类",
     "channel": "渠道",
+    "channel_label": "来源渠道（原文）",
     "status": "状态",
     "deadline_at": "办理时限",
     "closed_at": "办结时间",

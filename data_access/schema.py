@@ -7,7 +7,8 @@ time zone, which is stored with the data (``city_settings``, see
 
 Coordinates and areas are DOUBLE everywhere (MySQL's FLOAT is 32-bit: metres
 of error at longitude 120). Vocabularies (status, channel, satisfaction, urgency, handling level, event
-type) are short English codes; the UI translates them (``data_access.vocab``).
+type) are short English codes; the UI translates them (``data_access.vocab``). A channel the
+source names with a word no mapping groups is kept as that word (free text, like categories).
 """
 
 from __future__ import annotations
@@ -81,7 +82,11 @@ appeals = Table(
     metadata,
     Column("appeal_id", String(64), primary_key=True),
     # who and what
+    # how it arrived: one of vocab.CHANNELS, or the source's own word when no mapping
+    # groups it into one (cut to 32 characters)
     Column("channel", String(32), nullable=False),
+    # the source's own word for the channel (up to 64 characters); NULL when the source gave none
+    Column("channel_label", String(64)),
     Column("category", String(64), nullable=False),
     Column("subcategory", String(100)),
     Column("urgency", String(16)),  # urgent | normal | consult

@@ -10,7 +10,7 @@ benchmark's naive baseline and the cross-database tests.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, case, inspect, null, select
+from sqlalchemy import Engine, case, cast, inspect, null, select
 from sqlalchemy.schema import DDL
 
 from . import schema
@@ -37,9 +37,16 @@ def _paths_select():
     return select(*cols).select_from(joined)
 
 
-def _facts_select():
+def _facts_select(have: set[str] | None = None):
+    """The facts view's query; a nullable column the appeals relation lacks (an older database,
+    or a city's view made before the column existed) reads as a typed NULL, as the sync reads it."""
     a, rp = schema.appeals, region_paths
-    cols = [c.label("region_code") if c.name == "grid_code" else c for c in a.columns]
+    cols = []
+    for c in a.columns:
+        if have is not None and c.name not in have and c.nullable:
+            cols.append(cast(null(), c.type).label(c.name))
+        else:
+            cols.append(c.label("region_code") if c.name == "grid_code" else c)
     cols += [rp.c[name] for name in PATH_COLUMNS.values()]
     return select(*cols).select_from(a.outerjoin(rp, rp.c.code == a.c.grid_code))
 
@@ -56,7 +63,8 @@ def ensure_views(engine: Engine) -> None:
     """Create the two views if they are missing or were made for other columns (the schema must exist)."""
     inspector = inspect(engine)
     existing = set(inspector.get_view_names())
-    wanted = {PATHS_VIEW: _paths_select(), FACTS_VIEW: _facts_select()}
+    have = {c["name"] for c in inspector.get_columns(schema.appeals.name)}
+    wanted = {PATHS_VIEW: _paths_select(), FACTS_VIEW: _facts_select(have)}
     stale = [name for name, query in wanted.items() if name in existing
              and {c["name"] for c in inspector.get_columns(name)} != {c.name for c in query.selected_columns}]
     if stale:

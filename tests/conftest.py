@@ -37,6 +37,7 @@ TINY_REGIONS = [
 
 APPEAL_DEFAULTS = {
     "channel": "hotline",
+    "channel_label": None,
     "category": "城市管理",
     "subcategory": "路灯损坏",
     "urgency": "normal",

@@ -10,7 +10,7 @@ import streamlit as st
 from data_access import cached
 from data_access.exports import to_xlsx_bytes
 from data_access.scope import Scope
-from data_access.vocab import CHANNELS, SUPERVISION_LEVELS, label
+from data_access.vocab import SUPERVISION_LEVELS
 
 from . import format as fmt
 from . import supervision as supervise
@@ -52,10 +52,9 @@ def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
         if current not in codes:
             st.warning(f"{FILTER_LABELS[name]} “{current[:40]}” 不在可选范围内，已忽略。")
             current = ALL
-        if name == "channel":
-            show = lambda c: "全部" if c == ALL else label(CHANNELS, c)  # noqa: E731
-        else:
-            show = lambda c, names=names: "全部" if c == ALL else names.get(c, c)  # noqa: E731
+        if name == "channel":  # our codes by name, a source's own words as they are
+            names = dict(zip(table["code"], fmt.channel_names(table["code"])))
+        show = lambda c, names=names: "全部" if c == ALL else names.get(c, c)  # noqa: E731
         widget = f"alert_{name}"
         if st.session_state.get(widget) != current:
             st.session_state[widget] = current

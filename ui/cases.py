@@ -9,7 +9,8 @@ The list's request lives in the URL, so a figure's link reproduces its list:
 ``figure`` names a figure (``data_access.cases.FIGURES``); ``region``,
 ``period``, ``from``/``to`` and ``as_of`` are the shared view parameters
 (``ui.params``); the others narrow the list (``child``: a region inside the
-scope, e.g. a ranking row; ``department``: a department code).
+scope, e.g. a ranking row; ``department``: a department code; ``channel``: one
+of our channel codes or a source's own word, URL-encoded like every value).
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ class ListRequest:
 
 
 def _code_of(vocab: dict, value: str) -> str:
-    """A vocabulary code, given the code or its Chinese label (a chart may hand over either)."""
+    """A vocabulary code, given the code or its Chinese label (a chart may hand over either); any other
+    value is returned as it is (a channel may be a source's own word, docs/import.md)."""
     if value in vocab:
         return value
     for code, text in vocab.items():
@@ -359,6 +361,14 @@ def _time(value) -> str:
     return "—" if value is None else fmt.stamp(value)
 
 
+def channel_text(channel: str, source_word: str | None) -> str:
+    """The channel as shown, with the source's own word beside it when that differs: 8890热线（来源：Call）."""
+    shown = label(CHANNELS, channel)
+    if source_word and source_word not in (channel, shown):
+        return f"{shown}（来源：{source_word}）"
+    return shown
+
+
 def detail_fields(row: dict, show_personal: bool) -> None:
     """The appeal's fields, its place and department, as a grid of labelled values."""
     place = " › ".join(name for _, _, name in row["place"]) or "—"
@@ -367,7 +377,7 @@ def detail_fields(row: dict, show_personal: bool) -> None:
     fields = [
         ("工单号", row["appeal_id"]),
         ("状态", label(STATUSES, row["status"])),
-        ("受理渠道", label(CHANNELS, row["channel"])),
+        ("受理渠道", channel_text(row["channel"], row.get("channel_label"))),
         ("类别", category),
         ("紧急程度", label(URGENCY, row.get("urgency"), "—")),
         ("受理时间", _time(row["created_at"])),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from data_access.vocab import CHANNELS, label
-
+from . import format as fmt
 from . import theme
 
 
@@ -37,19 +36,20 @@ def categories(df: pd.DataFrame, height: int) -> go.Figure:
                            hovertemplate="%{y}: %{x:,}<extra></extra>"))
     fig.update_layout(**theme.plotly_layout(height, margin=dict(l=8, r=44, t=4, b=4)))
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(tickfont=dict(size=12))
+    fig.update_yaxes(tickfont=dict(size=12), type="category")  # a category named "12345" is still a name
     return fig
 
 
 def channel_bars(df: pd.DataFrame, height: int) -> go.Figure:
-    """Channels as bars (clickable: each bar carries its channel code)."""
+    """Channels as bars (clickable: each bar carries its channel, our code or the source's word)."""
     d = df.sort_values("received")
     total = max(int(d["received"].sum()), 1)
-    names = [label(CHANNELS, c) for c in d["channel"]]
+    names = fmt.channel_names(d["channel"].tolist())
     fig = go.Figure(go.Bar(x=d["received"], y=names, orientation="h", customdata=d[["channel"]].to_numpy(),
                            marker=dict(color=theme.GREEN, opacity=0.85),
                            text=[f"{v:,} · {v / total:.0%}" for v in d["received"]], textposition="outside",
                            cliponaxis=False, hovertemplate="%{y}: %{x:,}<extra></extra>"))
     fig.update_layout(**theme.plotly_layout(height, margin=dict(l=8, r=70, t=4, b=4)))
     fig.update_xaxes(visible=False)
+    fig.update_yaxes(type="category")  # a source's word may be a number ("12345"): still a name, not a value
     return fig

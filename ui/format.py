@@ -7,6 +7,8 @@ import math
 
 import pandas as pd
 
+from data_access.vocab import CHANNELS, label
+
 WEEKDAYS = "一二三四五六日"
 
 
@@ -76,3 +78,13 @@ def unique_labels(table: pd.DataFrame) -> dict[str, str]:
     counts = table["name"].value_counts()
     return {code: f"{name}（{code}）" if counts.get(name, 0) > 1 else str(name)
             for code, name in zip(table["code"], table["name"])}
+
+
+def channel_names(channels) -> list[str]:
+    """How each channel is called on screen: our name for our codes, the source's own word for the
+    rest (docs/import.md); a name two channels would share gets the channel added, as in
+    ``unique_labels``."""
+    channels = list(channels)
+    names = [label(CHANNELS, c) for c in channels]
+    shared = {n for n in names if names.count(n) > 1}
+    return [f"{n}（{c}）" if n in shared else n for n, c in zip(names, channels)]

@@ -42,8 +42,8 @@ from .report import ImportReport, write_quarantine, write_report
 
 # the columns an import owns (compared for "unchanged", written on insert and update)
 OWNED = (
-    "channel", "category", "subcategory", "summary", "address", "lon", "lat", "grid_code", "department_code",
-    "created_at", "deadline_at", "closed_at", "status", "satisfaction", "quality_flags",
+    "channel", "channel_label", "category", "subcategory", "summary", "address", "lon", "lat", "grid_code",
+    "department_code", "created_at", "deadline_at", "closed_at", "status", "satisfaction", "quality_flags",
     "deadline_source", "warn_at",
 )
 _CHUNK = 500

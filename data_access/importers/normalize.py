@@ -44,12 +44,18 @@ WARNING_KINDS = {
     "closed_without_time": "closed or cancelled, but no closing time",
     "open_with_closed_time": "open, yet it has a closing time",
     "created_in_future": "created more than a day after the import",
+    "ambiguous_local_time": "a local time the clocks passed twice (daylight saving ended); read as the earlier",
+    "nonexistent_local_time": "a local time the clocks skipped (daylight saving began); moved forward by the gap",
     "missing_category": "no category (stored as 未分类)",
-    "unmapped_channel": "a channel the mapping does not translate (stored as other)",
+    "unmapped_channel": "a channel word the mapping does not group (kept as the source's own word)",
     "unmapped_satisfaction": "a satisfaction answer the mapping does not translate (stored as unrated)",
 }
 
 UNCATEGORISED = "未分类"
+# a source's channel word is kept whole up to this many characters as its label, and as
+# the channel itself (when no mapping groups it) up to the channel column's width
+CHANNEL_LABEL_CHARS = 64
+CHANNEL_CHARS = 32
 
 
 @dataclass
@@ -99,7 +105,10 @@ def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.dateti
     out["appeal_id"] = ids
 
     created_raw = _raw(raw, mapping.column("created_at"), n)
-    created = parse_times(created_raw, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz)
+    read = parse_times(created_raw, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz)
+    created = read.values
+    warn(read.ambiguous, "ambiguous_local_time")
+    warn(read.nonexistent, "nonexistent_local_time")
     empty_created = created_raw.map(_blank)
     quarantine(empty_created, "missing_created_at", "no creation time")
     bad = created.isna() | (created < EARLIEST)
@@ -109,7 +118,10 @@ def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.dateti
 
     for field in ("deadline_at", "closed_at"):
         values = _raw(raw, mapping.column(field), n)
-        parsed = parse_times(values, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz)
+        read = parse_times(values, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz)
+        parsed = read.values
+        warn(read.ambiguous, "ambiguous_local_time")
+        warn(read.nonexistent, "nonexistent_local_time")
         given = ~values.map(_blank).astype(bool)
         warn(given & parsed.isna(), f"bad_{field}")
         out[field] = parsed
@@ -131,10 +143,13 @@ def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.dateti
     channels = text("channel")
     if channels is None:
         out["channel"] = "other"
+        out["channel_label"] = None
     else:
-        translated = channels.map(lambda v: _translate(v, mapping.values.get("channel", {}), CHANNELS))
-        warn(translated.isna() & (channels != ""), "unmapped_channel")
-        out["channel"] = translated.fillna("other")
+        grouped = channels.map(lambda v: _translate(v, mapping.values.get("channel", {}), CHANNELS, names=True))
+        unmapped = grouped.isna() & (channels != "")
+        warn(unmapped, "unmapped_channel")
+        out["channel"] = grouped.where(~unmapped, channels.map(lambda v: _cut(v, CHANNEL_CHARS))).fillna("other")
+        out["channel_label"] = channels.map(lambda v: _cut(v, CHANNEL_LABEL_CHARS) or None)
 
     answers = text("satisfaction")
     if answers is None:
@@ -202,8 +217,9 @@ def _nullable(values: pd.Series | None, limit: int | None, index=None) -> pd.Ser
     return cut.where(cut != "", None)
 
 
-def _translate(value: str, table: dict[str, str], ours: dict) -> str | None:
-    """Their word to our code: the mapping first (exact, then ignoring case), then our own codes."""
+def _translate(value: str, table: dict[str, str], ours: dict, *, names: bool = False) -> str | None:
+    """Their word to our code: the mapping first (exact, then ignoring case), then our own codes
+    (and, with ``names``, our own Chinese names: "8890热线" is hotline)."""
     if value == "":
         return None
     if value in table:
@@ -211,7 +227,16 @@ def _translate(value: str, table: dict[str, str], ours: dict) -> str | None:
     folded = {k.casefold(): v for k, v in table.items()}
     if value.casefold() in folded:
         return folded[value.casefold()]
-    return value.lower() if value.lower() in ours else None
+    if value.lower() in ours:
+        return value.lower()
+    if names:
+        return next((code for code, name in ours.items() if name == value), None)
+    return None
+
+
+def _cut(value: str, limit: int) -> str:
+    """At most ``limit`` characters (code points, as the databases count them), no trailing space."""
+    return value[:limit].rstrip()
 
 
 def department_code(name: str | None) -> str | None:

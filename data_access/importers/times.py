@@ -9,12 +9,23 @@ values wins, so that ``03/04`` is read the same way in every row.
 Times carrying an offset (``Z``, ``+08:00``) are converted from it; times
 without one are in the source's time zone. The result is naive local time in
 the city's time zone, to the second.
+
+Daylight saving: a local time without an offset may be *ambiguous* (it occurs
+twice on the night the clocks go back) or *non-existent* (it falls into the
+gap on the night they go forward). An ambiguous time is read as the earlier of
+its two instants; a non-existent one is moved forward by the length of the gap
+(02:30 in a one-hour gap becomes 03:30, in Lord Howe's half-hour gap 02:15
+becomes 02:45). Both are readable times, never dropped; ``parse_times`` says
+which values were either, so the importer can flag them. This holds whether or
+not the source's zone is the city's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 CANDIDATE_FORMATS = (
@@ -29,22 +40,29 @@ _OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
 EARLIEST = pd.Timestamp("1990-01-01")
 
 
-def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: str) -> pd.Series:
-    """Naive city-local timestamps (``datetime64``), NaT where a value is empty or unreadable."""
+class ParsedTimes(NamedTuple):
+    values: pd.Series  # naive city-local datetime64, NaT where empty or unreadable
+    ambiguous: pd.Series  # bool: a source-local time that occurs twice (read as the earlier)
+    nonexistent: pd.Series  # bool: a source-local time in a gap (moved forward by the gap)
+
+
+def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: str) -> ParsedTimes:
+    """Naive city-local timestamps, NaT where a value is empty or unreadable, and the DST cases met."""
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    flags = _Flags(values.index)
     if values.empty:
-        return out
+        return flags.result(out)
     native = values.map(lambda v: isinstance(v, (dt.datetime, dt.date)) and not isinstance(v, bool))
     if native.any():  # an Excel cell holding a date-time
         stamps = pd.to_datetime(values[native].map(_as_datetime), errors="coerce")
-        out[native] = _to_city(stamps, source_tz, city_tz)
+        out[native] = flags.note(_to_city(stamps, source_tz, city_tz))
     text = values[~native].map(lambda v: "" if v is None else str(v).strip())
     text = text[text != ""]
     if text.empty:
-        return out
+        return flags.result(out)
     if fmt:
-        out[text.index] = _parse_with(text, fmt, source_tz, city_tz)
-        return out.dt.floor("s")
+        out[text.index] = _parse_with(text, fmt, source_tz, city_tz, flags)
+        return flags.result(out.dt.floor("s"))
     aware = text.str.contains(_OFFSET, regex=True)
     if aware.any():
         parsed = pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True)
@@ -54,7 +72,7 @@ def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: 
     if not rest.empty:
         iso = pd.to_datetime(rest, format="ISO8601", errors="coerce")
         ok = iso.notna()
-        out[iso[ok].index] = _to_city(iso[ok], source_tz, city_tz)
+        out[iso[ok].index] = flags.note(_to_city(iso[ok], source_tz, city_tz))
         rest = rest[~ok]
     while not rest.empty:
         best, best_parsed = None, None
@@ -65,9 +83,26 @@ def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: 
         if best is None or best_parsed.notna().sum() == 0:
             break
         ok = best_parsed.notna()
-        out[best_parsed[ok].index] = _to_city(best_parsed[ok], source_tz, city_tz)
+        out[best_parsed[ok].index] = flags.note(_to_city(best_parsed[ok], source_tz, city_tz))
         rest = rest[~ok]
-    return out.dt.floor("s")
+    return flags.result(out.dt.floor("s"))
+
+
+class _Flags:
+    """Collects which rows held an ambiguous or a non-existent local time."""
+
+    def __init__(self, index) -> None:
+        self.ambiguous = pd.Series(False, index=index)
+        self.nonexistent = pd.Series(False, index=index)
+
+    def note(self, converted: tuple[pd.Series, pd.Series, pd.Series]) -> pd.Series:
+        values, ambiguous, nonexistent = converted
+        self.ambiguous[ambiguous[ambiguous].index] = True
+        self.nonexistent[nonexistent[nonexistent].index] = True
+        return values
+
+    def result(self, values: pd.Series) -> ParsedTimes:
+        return ParsedTimes(values, self.ambiguous, self.nonexistent)
 
 
 def _as_datetime(value):
@@ -76,11 +111,11 @@ def _as_datetime(value):
     return dt.datetime.combine(value, dt.time())
 
 
-def _parse_with(text: pd.Series, fmt: str, source_tz: str, city_tz: str) -> pd.Series:
+def _parse_with(text: pd.Series, fmt: str, source_tz: str, city_tz: str, flags: _Flags) -> pd.Series:
     parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc="%z" in fmt)
     if "%z" in fmt:
         return parsed.dt.tz_convert(city_tz).dt.tz_localize(None)
-    return _to_city(parsed, source_tz, city_tz)
+    return flags.note(_to_city(parsed, source_tz, city_tz))
 
 
 def _epochs(text: pd.Series, out: pd.Series, city_tz: str) -> pd.Series:
@@ -95,12 +130,40 @@ def _epochs(text: pd.Series, out: pd.Series, city_tz: str) -> pd.Series:
     return text[~digits]
 
 
-def _to_city(naive: pd.Series, source_tz: str, city_tz: str) -> pd.Series:
+def _to_city(naive: pd.Series, source_tz: str, city_tz: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Source-local times as naive city-local times, and which were ambiguous or non-existent."""
+    none = pd.Series(False, index=naive.index)
     if naive.empty:
-        return naive
+        return naive, none, none.copy()
     if getattr(naive.dt, "tz", None) is not None:
-        return naive.dt.tz_convert(city_tz).dt.tz_localize(None)
-    if source_tz == city_tz:
-        return naive
-    local = naive.dt.tz_localize(source_tz, ambiguous="NaT", nonexistent="shift_forward")
-    return local.dt.tz_convert(city_tz).dt.tz_localize(None)
+        return naive.dt.tz_convert(city_tz).dt.tz_localize(None), none, none.copy()
+    local, ambiguous, nonexistent = localize(naive, source_tz)
+    return local.dt.tz_convert(city_tz).dt.tz_localize(None), ambiguous, nonexistent
+
+
+def localize(naive: pd.Series, tz: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Naive wall-clock times in ``tz`` as instants (aware), with masks of the ambiguous and non-existent ones.
+
+    An ambiguous time is the earlier of its two instants; a non-existent one is
+    read with the UTC offset in force just before the gap, which moves it
+    forward by the gap's length, whatever that length (pandas'
+    ``nonexistent="shift_forward"`` would give the end of the gap instead).
+    """
+    strict = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    odd = naive.notna() & strict.isna()
+    ambiguous = pd.Series(False, index=naive.index)
+    nonexistent = pd.Series(False, index=naive.index)
+    if not odd.any():
+        return strict, ambiguous, nonexistent
+    rows = naive[odd]
+    # True picks the instant of the offset in force before the change: the earlier one
+    earlier = rows.dt.tz_localize(tz, ambiguous=np.ones(len(rows), dtype=bool), nonexistent="NaT")
+    ambiguous[odd] = earlier.notna().to_numpy()
+    strict[ambiguous] = earlier[earlier.notna()]
+    gap = rows[earlier.isna()]
+    if not gap.empty:
+        nonexistent[gap.index] = True
+        before = gap.dt.tz_localize(tz, nonexistent="shift_backward")  # the last instant before the gap
+        offset = before.dt.tz_localize(None) - before.dt.tz_convert("UTC").dt.tz_localize(None)
+        strict[gap.index] = (gap - offset).dt.tz_localize("UTC").dt.tz_convert(tz)
+    return strict, ambiguous, nonexistent
