@@ -30,7 +30,7 @@ from sqlalchemy import Engine, bindparam, select, update
 from geo.crs import points_to_wgs84
 from geo.placement import RegionIndex
 
-from .. import schema
+from .. import cityzone, schema
 from ..clock import local_now
 from ..config import DATA_DIR, Settings, load_settings
 from ..deadlines import limit_arrays, load_rules, warn_at_array
@@ -50,7 +50,7 @@ _CHUNK = 500
 DEFAULT_OUT_DIR = DATA_DIR / "imports"
 
 
-def import_appeals(engine: Engine, path: str | Path, mapping: Mapping, *, timezone: str = "Asia/Shanghai",
+def import_appeals(engine: Engine, path: str | Path, mapping: Mapping, *, timezone: str | None = None,
                    out_dir: Path | None = None, now: dt.datetime | None = None,
                    settings: Settings | None = None) -> ImportReport:
     """Import one file; see the module docstring. Raises SourceFileError for a file that cannot be read."""
@@ -63,12 +63,14 @@ def import_appeals(engine: Engine, path: str | Path, mapping: Mapping, *, timezo
                         out_dir=out_dir or DEFAULT_OUT_DIR, now=now, settings=settings)
 
 
-def import_table(engine: Engine, table: RawTable, mapping: Mapping, *, source: str, timezone: str,
+def import_table(engine: Engine, table: RawTable, mapping: Mapping, *, source: str, timezone: str | None = None,
                  out_dir: Path | None, now: dt.datetime | None = None,
                  settings: Settings | None = None) -> ImportReport:
     """Import records already read (the heart of ``import_appeals``; tests feed it directly)."""
-    now = (now or local_now(timezone)).replace(microsecond=0)
     create_schema(engine)
+    # the city's zone, stored with the data: the first import records it, a later one must agree
+    timezone = cityzone.record(engine, timezone).zone
+    now = (now or local_now(timezone)).replace(microsecond=0)
     report = ImportReport(read=len(table.records), source=source)
     norm = normalize(table, mapping, city_tz=timezone, now=now)
     frame, ok = norm.frame, norm.reason.isna()

@@ -74,6 +74,7 @@ from geo.crs import out_of_china, to_wgs84, transform_geometry
 from geo.placement import RegionIndex
 from geo.readers import BoundaryFileError, looks_like_lonlat, read_layer
 
+from .. import cityzone
 from ..clock import local_now, to_local_naive
 from ..schema import regions
 from ..scope import LEVELS
@@ -123,10 +124,14 @@ def import_regions(
     parent_field: str | None = None,
     population_field: str | None = None,
     crs: str | None = None,
-    timezone: str = "Asia/Shanghai",
+    timezone: str | None = None,
     now: dt.datetime | None = None,
 ) -> RegionImportReport:
-    """Import the boundary file ``path`` as regions of ``level`` (see the module docstring)."""
+    """Import the boundary file ``path`` as regions of ``level`` (see the module docstring).
+
+    ``timezone``: the city's; by default the zone stored with the data, which the
+    first import records (``cityzone.record``).
+    """
     path = Path(path)
     file = str(path)
 
@@ -306,6 +311,7 @@ def import_regions(
             notes.append(f"Parents by containment in the {parent_level} level.")
 
     # 7. diff against the database, then write
+    timezone = cityzone.record(engine, timezone).zone  # stored with the data; the first import records it
     stamp = to_local_naive(now, timezone) if now is not None else local_now(timezone)
     inserts: list[dict] = []
     updates: list[dict] = []
