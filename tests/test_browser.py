@@ -140,7 +140,7 @@ def test_new_rows_appear_within_one_refresh_and_the_map_view_is_kept(server, chr
         page.mouse.wheel(0, -300)
         page.wait_for_timeout(250)
     page.wait_for_timeout(1500)
-    zoomed = deck.screenshot()
+    zoomed = deck.screenshot(path=str(artifacts_dir / "map_zoomed.png"))
 
     # a writer adds three appeals to the system of record while the screen is up
     engine = make_engine(env["APPEALS_DB_URL"])
@@ -161,7 +161,7 @@ def test_new_rows_appear_within_one_refresh_and_the_map_view_is_kept(server, chr
     assert page.locator('[data-testid="segmented_control"] button[aria-checked="true"], '
                         '[data-testid="stButtonGroup"] [aria-checked="true"]').first.inner_text() == "近7天"
     page.wait_for_timeout(1500)
-    after = deck.screenshot()
+    after = deck.screenshot(path=str(artifacts_dir / "map_after_refresh.png"))
     page.screenshot(path=str(artifacts_dir / "big_screen_after_refresh.png"))
     # the same zoomed view, not the initial one (the data changed by three appeals only)
     assert browser.image_difference(zoomed, after) < 12

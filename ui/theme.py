@@ -84,10 +84,19 @@ _HEADER_ROOM = """
 """
 
 
+# A page re-run fades what it is redrawing (Streamlit's "stale" look). The big screen redraws itself every
+# refresh: on a wall that reads as the whole screen dimming once a minute, so it keeps full strength.
+_NO_STALE_FADE = """
+<style>
+[data-stale="true"] { opacity: 1 !important; transition: none !important; }
+</style>
+"""
+
+
 def apply(kiosk: bool, *, big_screen: bool = False) -> None:
     """The page CSS; staff pages (not the big screen, which must fit 1080 px) start below the header."""
     extra = _KIOSK_CSS if kiosk else ("" if big_screen else _HEADER_ROOM)
-    st.html(_BASE_CSS + extra)
+    st.html(_BASE_CSS + extra + (_NO_STALE_FADE if big_screen else ""))
 
 
 def plotly_layout(height: int, **extra) -> dict:
