@@ -71,13 +71,48 @@ def present(df: pd.DataFrame) -> pd.DataFrame:
                         columns=[HEADERS[c] for c in HEADERS if c in df])
 
 
+# A text cell starting with one of these is run as a formula by a spreadsheet (=cmd|' /C calc'!A0,
+# =HYPERLINK(...), +…, -…, @…), or starts one after a tab or carriage return (the OWASP CSV-injection rule)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """A cell as a spreadsheet must read it: a text that would start a formula gets a leading apostrophe,
+    so it shows as the text it is. Numbers, times and other values are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def safe_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell of a table (headers too) neutralised (``neutralise``)."""
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = [neutralise(v) for v in out[column]]
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out
+
+
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    """The list as CSV: UTF-8 with a byte-order mark (Excel on Windows then reads the Chinese)."""
-    return present(df).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    """A case list as CSV (``present``, then ``table_csv_bytes``)."""
+    return table_csv_bytes(present(df))
 
 
 def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "工单列表") -> bytes:
-    """The list as an Excel workbook with one sheet, times as text like the CSV.
+    """A case list as an Excel workbook (``present``, then ``table_xlsx_bytes``)."""
+    return table_xlsx_bytes(present(df), sheet_name)
+
+
+def table_csv_bytes(table: pd.DataFrame) -> bytes:
+    """A table as people read it, as CSV: UTF-8 with a byte-order mark (Excel on Windows then reads the
+    Chinese), formula-like cells neutralised."""
+    return safe_table(table).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def table_xlsx_bytes(table: pd.DataFrame, sheet_name: str = "工单列表") -> bytes:
+    """A table as people read it (its own headers), as an Excel workbook with one sheet; times as text
+    like the CSV, formula-like cells neutralised.
 
     Written in openpyxl's streaming mode, so memory stays flat; 100,000 rows
     take about 15 s (the page makes the file only when its button is clicked).
@@ -86,7 +121,7 @@ def to_xlsx_bytes(df: pd.DataFrame, sheet_name: str = "工单列表") -> bytes:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    table = present(df)
+    table = safe_table(table)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=_sheet_title(sheet_name))
     sheet.freeze_panes = "A2"

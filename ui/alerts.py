@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from data_access import cached
-from data_access.exports import to_xlsx_bytes
+from data_access.exports import table_xlsx_bytes
 from data_access.scope import Scope
 from data_access.vocab import SUPERVISION_LEVELS
 
@@ -146,7 +146,7 @@ def supervision_sheet(data: pd.DataFrame) -> bytes:
         "督办意见": "",
         "要求答复时间": "",
     })
-    return to_xlsx_bytes(sheet, "督办单")
+    return table_xlsx_bytes(sheet, "督办单")
 
 
 def export_button(data: pd.DataFrame, as_of: dt.datetime, scope_name: str, region_code: str | None) -> None:
