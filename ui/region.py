@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -42,16 +43,42 @@ def _write(kind: str, value) -> str:
     return {"count": fmt.count, "rate": fmt.rate, "per_10k": fmt.per_10k}[kind](value)
 
 
-def delta(kind: str, value, other) -> str | None:
-    """The difference as shown: percentage points for rates, plain numbers otherwise; None if unknown."""
+@dataclass(frozen=True)
+class Change:
+    """A change as shown: its text (sign, separators, the kind's precision) and the sign of the shown value,
+    so that a change that rounds to nothing is 持平, never an arrow."""
+
+    text: str
+    sign: int  # -1, 0, +1, of the value as shown
+
+
+def delta(kind: str, value, other) -> Change | None:
+    """``value - other``: percentage points for rates, one decimal per 10,000 residents, whole counts; None if
+    either is unknown."""
     if value is None or other is None or pd.isna(value) or pd.isna(other):
         return None
     diff = float(value) - float(other)
     if kind == "rate":
-        return f"{diff * 100:+.1f} 个百分点"
-    if kind == "per_10k":
-        return f"{diff:+.1f}"
-    return f"{diff:+,.1f}" if abs(diff - round(diff)) > 1e-9 else f"{diff:+,.0f}"
+        shown, unit, places = round(diff * 100, 1), " 个百分点", 1
+    elif kind == "per_10k":
+        shown, unit, places = round(diff, 1), "", 1
+    else:
+        shown, unit, places = float(round(diff)), "", 0
+    sign = (shown > 0) - (shown < 0)
+    if sign == 0:
+        return Change("持平", 0)
+    return Change(f"{shown:+,.{places}f}{unit}", sign)
+
+
+def metric_change(ind: str, change: Change | None, description: str) -> dict:
+    """``st.metric`` arguments for a change: the arrow follows its sign (↓ for down), the colour whether it
+    is better (green) or worse (red) for this indicator, and 持平 has neither."""
+    if change is None:
+        return {}
+    if change.sign == 0:
+        return {"delta": change.text, "delta_color": "off", "delta_arrow": "off", "delta_description": description}
+    return {"delta": change.text, "delta_color": "inverse" if ind in LOWER_IS_BETTER else "normal",
+            "delta_arrow": "down" if change.sign < 0 else "up", "delta_description": description}
 
 
 def breadcrumbs(key, scope: Scope, view: ViewParams) -> None:
@@ -84,11 +111,10 @@ def compared_tiles(key, scope: Scope, period: Period, as_of: dt.datetime, view: 
         row = table.loc[ind]
         yoy = delta(kind, row["value"], row["last_year"])
         parent = delta(kind, row["value"], row["parent"])
-        better = "inverse" if ind in LOWER_IS_BETTER else "normal"
         with column.container(key=f"tile-{ind}"):
-            st.metric(label, _write(kind, row["value"]), delta=f"同比 {yoy}" if yoy else None,
-                      delta_color=better, help=_help(ind, name, view.period_label(), as_of))
-            note = (f"上级平均 {_write(kind, row['parent'])}（{parent}）" if parent
+            st.metric(label, _write(kind, row["value"]), help=_help(ind, name, view.period_label(), as_of),
+                      **metric_change(ind, yoy, "同比"))
+            note = (f"上级平均 {_write(kind, row['parent'])}（{parent.text}）" if parent
                     else ("上级平均 —" if not scope.is_whole else "全域"))
             url = case_link(ind, scope, view, as_of)
             st.html(f'<div class="tile-note">{html.escape(note)} · <a href="{url}" target="_self">明细</a></div>')
