@@ -44,6 +44,8 @@ class Settings:
     sync_interval_seconds: float = 10.0
     # rows stamped this long before the newest copied row are re-checked (late commits)
     sync_lookback_seconds: float = 60.0
+    # a sync compares the whole copy with the source (rows written below the mark, deletes) at most this often
+    reconcile_seconds: float = 300.0
     # "data is stale" warning when the last successful sync is older than this
     stale_after_seconds: int = 300
     # optional XYZ raster tile URL for the map's basemap (offline when empty)
@@ -78,6 +80,7 @@ _ENV = {
     "refresh_seconds": ("APPEALS_REFRESH_SECONDS", int),
     "sync_interval_seconds": ("APPEALS_SYNC_INTERVAL_SECONDS", float),
     "sync_lookback_seconds": ("APPEALS_SYNC_LOOKBACK_SECONDS", float),
+    "reconcile_seconds": ("APPEALS_RECONCILE_SECONDS", float),
     "stale_after_seconds": ("APPEALS_STALE_AFTER_SECONDS", int),
     "tile_url": ("APPEALS_TILE_URL", str),
     "due_soon_fraction": ("APPEALS_DUE_SOON_FRACTION", float),
