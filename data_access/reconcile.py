@@ -8,13 +8,14 @@ views:
 
 1. **Buckets.** Both sides group the rows stamped at or before the mark by
    ``time_bucket(updated_at, width)`` (``sqlfuncs``; the same integer on every
-   dialect) and give, per bucket, the row count and two checksums: the sum of
-   the whole epoch seconds and the sum of the microseconds of ``updated_at``.
+   dialect; an hour first) and give, per bucket, the row count and two
+   checksums: the sum of the whole epoch seconds and the sum of the
+   microseconds of ``updated_at``.
    Rows are first grouped by the stamp itself, which reads the
    ``(updated_at, appeal_id)`` index in order, so the date arithmetic runs
    once per distinct stamp, not once per row.
 2. **Refinement.** A differing bucket holding more than ``KEY_LIMIT`` rows is
-   compared again at the next finer width (day, hour, minute, second).
+   compared again at the next finer width (hour, minute, second).
 3. **Keys.** In a differing leaf bucket, the keys ``(appeal_id, updated_at)``
    of its time range are read from both sides (a range on ``updated_at``, so
    the index serves it) and compared: a source row missing or stamped
@@ -36,19 +37,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
-import pandas as pd
-from sqlalchemy import BigInteger, and_, bindparam, cast, column, exists, func, literal, select, table
+import pyarrow as pa
+from sqlalchemy import BigInteger, and_, bindparam, cast, column, exists, func, literal, or_, select, table, union_all
 from sqlalchemy import DateTime as SaDateTime
 
 from . import analytics as an
 from . import schema
 from .runner import run
-from .sqlfuncs import epoch_seconds, int_floor_div, micro_of
+from .sqlfuncs import epoch_seconds, int_floor_div, micro_of, time_bucket
 
-# bucket widths in seconds, coarsest first: day, hour, minute, second
-WIDTHS = (86_400, 3_600, 60, 1)
+# bucket widths in seconds, coarsest first: hour, minute, second. The first
+# comparison is by hour: it reads the same index entries as one by day would,
+# and a changed row then costs the keys of its hour rather than of its day.
+WIDTHS = (3_600, 60, 1)
 # a differing bucket with at most this many rows (on either side) is compared key by key
-KEY_LIMIT = 20_000
+KEY_LIMIT = 5_000
 # keys compared in turn at every reconciliation, whatever the checksums say
 SWEEP_ROWS = 20_000
 # the copy is compared with the keys of this many source rows at a time (several ranges at once)
@@ -65,14 +68,14 @@ class Range:
     lo: dt.datetime | None
     hi: dt.datetime | None
     cutoff: dt.datetime
+    # a bucket's range also knows its bucket, so that the copy finds its rows by an equality
+    width: int | None = None
+    bucket: int | None = None
 
     def where(self, stamp):
-        terms = [stamp <= self.cutoff]
-        if self.lo is not None:
-            terms.append(stamp >= self.lo)
-        if self.hi is not None:
-            terms.append(stamp < self.hi)
-        return and_(*terms)
+        # one upper bound only: given two, SQLite may take the looser one for its index range
+        upper = stamp < self.hi if self.hi is not None and self.hi <= self.cutoff else stamp <= self.cutoff
+        return upper if self.lo is None else and_(stamp >= self.lo, upper)
 
 
 @dataclass
@@ -84,7 +87,7 @@ class Difference:
 
 def bucket_range(bucket: int, width: int, cutoff: dt.datetime) -> Range:
     start = EPOCH + dt.timedelta(seconds=bucket * width)
-    return Range(start, start + dt.timedelta(seconds=width), cutoff)
+    return Range(start, start + dt.timedelta(seconds=width), cutoff, width, bucket)
 
 
 def _bucket_sums(stamp, where, width: int):
@@ -151,35 +154,45 @@ def batches(ranges: list[tuple[Range, int]], keys: int) -> Iterator[list[Range]]
 def compare_keys(src, con: duckdb.DuckDBPyConnection, stamp_column, ranges: list[Range]) -> Difference:
     """Compare the keys of some ranges; ``stamp_column`` is how the source's ``updated_at`` is read."""
     a, f = schema.appeals, an.facts
-    parts = [src.execute(select(a.c.appeal_id, stamp_column).where(rng.where(a.c.updated_at))).all()
-             for rng in ranges]
-    # the sweep's range may overlap a bucket's
-    keys = pd.DataFrame([row for part in parts for row in part], columns=["appeal_id", "updated_at"]).drop_duplicates()
-    # the copy's side of every range at once: rows with lo <= updated_at < hi and updated_at <= cutoff
-    bounds = pd.DataFrame({"lo": [r.lo or dt.datetime.min for r in ranges],
-                           "hi": [min(r.hi or r.cutoff + _ONE_MICROSECOND, r.cutoff + _ONE_MICROSECOND)
-                                  for r in ranges]})
+    ids, stamps = [], []
+    for rng in ranges:
+        rows = src.execute(select(a.c.appeal_id, stamp_column).where(rng.where(a.c.updated_at))).all()
+        if rows:
+            part_ids, part_stamps = zip(*rows)
+            ids += part_ids
+            stamps += part_stamps
+    # column by column: no Python object per row kept (the sweep's range may overlap a bucket's: DISTINCT below)
+    keys = pa.table({"appeal_id": pa.array(ids, pa.string()), "updated_at": pa.array(stamps)})
+    # the buckets, to find the copy's rows in them by a hash join rather than a join on ranges
+    buckets = pa.table({"width": pa.array([r.width for r in ranges if r.width], pa.int64()),
+                        "bucket": pa.array([r.bucket for r in ranges if r.width], pa.int64())})
     con.register("_rc_keys", keys)
-    con.register("_rc_ranges", bounds)
+    con.register("_rc_buckets", buckets)
     try:
         k = table("_rc_keys", column("appeal_id"), column("updated_at"))
-        r = table("_rc_ranges", column("lo"), column("hi"))
-        stale = (select(k.c.appeal_id)
+        b = table("_rc_buckets", column("width"), column("bucket"))
+        stale = (select(k.c.appeal_id).distinct()
                  .select_from(k.outerjoin(f, f.c.appeal_id == k.c.appeal_id))
                  .where((f.c.appeal_id.is_(None)) | (f.c.updated_at != cast(k.c.updated_at, SaDateTime))))
-        in_ranges = f.join(r, and_(f.c.updated_at >= cast(r.c.lo, SaDateTime),
-                                   f.c.updated_at < cast(r.c.hi, SaDateTime)))
-        orphans = (select(f.c.appeal_id).distinct().select_from(in_ranges)
-                   .where(~exists(select(literal(1)).where(k.c.appeal_id == f.c.appeal_id))))
-        cap = len(keys) + 10_000_000
+        cutoff = f.c.updated_at <= ranges[0].cutoff
+        in_copy = [select(f.c.appeal_id).where(cutoff, time_bucket(f.c.updated_at, width).in_(
+                       select(b.c.bucket).where(b.c.width == width)))
+                   for width in sorted({r.width for r in ranges if r.width})]
+        others = [r.where(f.c.updated_at) for r in ranges if not r.width]
+        if others:
+            in_copy.append(select(f.c.appeal_id).where(or_(*others)))
+        candidates = union_all(*in_copy).subquery("candidates")
+        orphans = (select(candidates.c.appeal_id).distinct()
+                   .where(~exists(select(literal(1)).where(k.c.appeal_id == candidates.c.appeal_id))))
+        cap = len(ids) + 10_000_000
         return Difference(
             stale=run(con, stale, max_rows=cap, own_cursor=False)["appeal_id"].tolist(),
             orphans=run(con, orphans, max_rows=cap, own_cursor=False)["appeal_id"].tolist(),
-            keys=len(keys),
+            keys=len(ids),
         )
     finally:
         con.unregister("_rc_keys")
-        con.unregister("_rc_ranges")
+        con.unregister("_rc_buckets")
 
 
 def sweep_range(src, start: dt.datetime | None, cutoff: dt.datetime) -> tuple[Range, dt.datetime | None]:

@@ -180,35 +180,39 @@ def test_nothing_to_do_copies_nothing(synced):
     assert 0 < result.keys_compared <= reconcile.SWEEP_ROWS + 1
 
 
+def _hour(stamp: dt.datetime) -> dt.datetime:
+    return stamp.replace(minute=0, second=0, microsecond=0)
+
+
 def test_one_backdated_change_reads_two_buckets_not_the_table(synced, monkeypatch):
     engine, con = synced
     monkeypatch.setattr(reconcile, "SWEEP_ROWS", 10)
-    rows = _rows(600)                          # about 20 a day
+    rows = _rows(600)
     row = rows[42]
     new_stamp = row["updated_at"] - dt.timedelta(days=2)
     _set(engine, [{"k": row["appeal_id"], "t": new_stamp, "s": "closed"}])
     result = _sync(engine, con)
     assert result.appeals_reconciled == 1
-    # the keys of the two days it left and joined, and the sweep's 10 (11 with the moved row)
-    days = {row["updated_at"].date(), new_stamp.date()}
-    in_days = sum(r["updated_at"].date() in days for r in rows)
-    assert result.keys_compared <= in_days + 11 < len(rows) / 10
+    # the keys of the two hours it left and joined, and the sweep's 10 (11 with the moved row)
+    hours = {_hour(row["updated_at"]), _hour(new_stamp)}
+    in_hours = sum(_hour(r["updated_at"]) in hours for r in rows) + 1
+    assert result.keys_compared <= in_hours + 11 < len(rows) / 10
     _assert_equal(engine, con)
 
 
-def test_a_large_bucket_is_compared_by_hour(any_sor, monkeypatch):
+def test_a_large_bucket_is_compared_by_minute(any_sor, monkeypatch):
     monkeypatch.setattr(reconcile, "KEY_LIMIT", 100)
     monkeypatch.setattr(reconcile, "SWEEP_ROWS", 10)
-    day = [dict(appeal_id=f"D{i:04d}", created_at=T0 - dt.timedelta(hours=12),
-                updated_at=T0 - dt.timedelta(minutes=i)) for i in range(600)]   # 10 hours, 60 rows an hour
-    insert_appeals(any_sor, day)
+    hour = [dict(appeal_id=f"H{i:04d}", created_at=T0 - dt.timedelta(hours=2),
+                 updated_at=T0 - dt.timedelta(seconds=6 * i)) for i in range(600)]   # 10 rows a minute
+    insert_appeals(any_sor, hour)
     con = analytics.open_store(None)
     _sync(any_sor, con)
-    late = T0 - dt.timedelta(hours=4, minutes=30, seconds=10)
+    late = T0 - dt.timedelta(minutes=30, seconds=31)
     insert_appeals(any_sor, [dict(appeal_id="LATE2", created_at=late, updated_at=late)])
     result = _sync(any_sor, con)
     assert result.appeals_reconciled == 1
-    assert 61 <= result.keys_compared <= 61 + 11    # one hour's keys and the sweep, not the day's 600
+    assert 11 <= result.keys_compared <= 11 + 11    # one minute's keys and the sweep, not the hour's 600
     _assert_equal(any_sor, con)
 
 
