@@ -6,6 +6,10 @@
 The demo data is built once under bench/out/<scale>/ and reused. Measured:
 
 * seed and initial sync of the analytics store, and an incremental sync with nothing new;
+* the sync's reconciliation (docs/architecture.md) with nothing to do; with ``--only
+  reconcile`` also: after spreading the seeded stamps over the history (every row
+  differs), with nothing to do then, and after backdated updates, inserts and deletes
+  (this changes the demo database under bench/out/ for good);
 * the big screen's server time through AppTest, cold (empty caches, store
   reopened) and warm (second run);
 * the floor: the raw queries the big screen needs, run directly on DuckDB;
@@ -103,7 +107,10 @@ def main() -> int:
     parser.add_argument("--scale", choices=SCALES, default="city")
     parser.add_argument("--appeals", type=int, help="override the number of appeals (a new folder is used)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
-    parser.add_argument("--only", choices=("alerts",), help="measure only this page (after the sync)")
+    parser.add_argument("--only", choices=("alerts", "reconcile"),
+                        help="measure only this page, or only the sync's reconciliation (after the sync)")
+    parser.add_argument("--changes", type=int, default=100,
+                        help="with --only reconcile: backdated updates, inserts and deletes, this many each")
     args = parser.parse_args()
     from streamlit import logger as st_logger
 
@@ -120,11 +127,17 @@ def main() -> int:
 
     engine = make_engine(url)
     con = analytics.open_store(analytics_path)
-    seconds, result = timed(lambda: sync.sync(engine, con))
+    # the incremental steps alone; the reconciliation is measured on its own below
+    seconds, result = timed(lambda: sync.sync(engine, con, reconcile_seconds=None))
     emit("sync_initial" if result.appeals_copied else "sync_catch_up", seconds, rows=result.appeals_copied,
          bytes_=analytics_path.stat().st_size)
-    seconds, result = timed(lambda: sync.sync(engine, con), repeat=3)
+    seconds, result = timed(lambda: sync.sync(engine, con, reconcile_seconds=None), repeat=3)
     emit("sync_incremental_nothing_new", seconds, rows=result.appeals_copied)
+    reconcile_once(engine, con, "reconcile_nothing_to_do", repeat=3)
+    if args.only == "reconcile":
+        reconcile_figures(engine, con, args.changes)
+        emit("peak_memory", None, bytes_=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        return 0
     now = sync.status(con).last_success_at.replace(microsecond=0)
 
     seconds, rows = timed(big_screen_queries, con, now, repeat=3)
@@ -167,6 +180,36 @@ def main() -> int:
         emit(f"{name}_warm", seconds, target_seconds=0.5, rows=len(at.dataframe[0].value) if at.dataframe else 0)
     emit("peak_memory", None, bytes_=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return 0
+
+
+def reconcile_once(engine, con, name: str, repeat: int = 1):
+    """One sync that reconciles, with its figures: rows copied and deleted, keys read from the source."""
+    from data_access import sync
+
+    cpu = time.process_time()
+    seconds, result = timed(lambda: sync.sync(engine, con, reconcile_seconds=0), repeat=repeat)
+    # CPU time of this process (SQLite runs in it), per run: less sensitive than seconds to a busy machine
+    emit(name, seconds, rows=result.appeals_reconciled, deleted=result.appeals_deleted,
+         keys=result.keys_compared, copied_after_mark=result.appeals_copied,
+         cpu_seconds=round((time.process_time() - cpu) / repeat, 4))
+    return result
+
+
+def reconcile_figures(engine, con, changes: int) -> None:
+    """The reconciliation on stamps spread like a live system's, and after backdated changes."""
+    from data_access.seed import churn
+
+    started = time.perf_counter()
+    spread = churn.spread_stamps(engine)
+    emit("spread_stamps", time.perf_counter() - started, rows=spread)
+    if spread:  # the first time: every row's stamp moved below the mark
+        reconcile_once(engine, con, "reconcile_every_row_differs")
+    reconcile_once(engine, con, "reconcile_nothing_to_do_spread_stamps", repeat=3)
+    started = time.perf_counter()
+    made = churn.backdated_changes(engine, changes)
+    emit("backdated_changes", time.perf_counter() - started, **made)
+    reconcile_once(engine, con, "reconcile_after_backdated_changes")
+    reconcile_once(engine, con, "reconcile_nothing_to_do_after_changes")
 
 
 def pages_but_alerts(run_page, args, floor: float, naive: float) -> None:

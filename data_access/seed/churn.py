@@ -1,0 +1,72 @@
+"""Changes to a seeded database that the sync's incremental steps alone would miss (for the benchmark).
+
+* ``spread_stamps`` gives every appeal the time of its last event as
+  ``updated_at``. The seeder stamps each batch with the time it is written, so
+  all rows share a few seconds; in a live system the stamps spread over the
+  whole history, which is what the reconciliation's buckets see there.
+* ``backdated_changes`` updates, inserts and deletes appeals with stamps far
+  below the copy's mark, as a writer with a slow clock or a late commit would,
+  at random places in the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+
+from sqlalchemy import Engine, bindparam, func, select, update
+
+from ..schema import APPEAL_COLUMNS, appeals
+from ..store import bulk_insert
+
+
+def _last_event():
+    a = appeals
+    return func.coalesce(a.c.rated_at, a.c.closed_at, a.c.first_feedback_at, a.c.dispatched_at, a.c.created_at)
+
+
+def spread_stamps(engine: Engine) -> int:
+    """Set ``updated_at`` to each appeal's last event where it is later; the rows changed (0 the second time)."""
+    a = appeals
+    with engine.begin() as conn:
+        return conn.execute(update(a).where(a.c.updated_at > _last_event()).values(updated_at=_last_event())).rowcount
+
+
+def backdated_changes(engine: Engine, each: int, *, seed: int | None = None) -> dict[str, int]:
+    """``each`` backdated updates, backdated inserts (copies of rows under new ids) and deletes.
+
+    Without a ``seed`` every call picks other rows (and other new ids).
+    """
+    a = appeals
+    rng = random.Random(seed)
+    with engine.connect() as conn:
+        first, last, mark = conn.execute(select(func.min(a.c.created_at), func.max(a.c.created_at),
+                                                func.max(a.c.updated_at))).one()
+        span = (last - first).total_seconds()
+        picked: dict[str, dict] = {}
+        next_row = select(a).where(a.c.created_at >= bindparam("t")).order_by(a.c.created_at).limit(1)
+        for _ in range(6 * each):  # a random instant's next appeal; some instants give the same one
+            row = conn.execute(next_row, {"t": first + dt.timedelta(seconds=rng.uniform(0, span))}).first()
+            if row is not None:
+                picked[row.appeal_id] = dict(row._mapping)
+            if len(picked) >= 3 * each:
+                break
+    rows = list(picked.values())
+    to_update, templates, to_delete = rows[:each], rows[each:2 * each], rows[2 * each:3 * each]
+
+    def backdated(row: dict) -> dt.datetime:  # a minute to a day after it was received, below the mark
+        stamp = row["created_at"] + dt.timedelta(seconds=rng.randint(60, 86_400))
+        return min(stamp, mark - dt.timedelta(hours=1))
+
+    with engine.begin() as conn:
+        if to_update:
+            conn.execute(update(a).where(a.c.appeal_id == bindparam("k")).values(updated_at=bindparam("t")),
+                         [{"k": r["appeal_id"], "t": backdated(r)} for r in to_update])
+        if to_delete:
+            conn.execute(a.delete().where(a.c.appeal_id.in_([r["appeal_id"] for r in to_delete])))
+    columns = list(APPEAL_COLUMNS)
+    copies = [{**r, "appeal_id": f"BK{uuid.UUID(int=rng.getrandbits(128)).hex[:16]}", "updated_at": backdated(r)}
+              for r in templates]
+    bulk_insert(engine, a, columns, [tuple(c[k] for k in columns) for c in copies])
+    return {"updated": len(to_update), "inserted": len(copies), "deleted": len(to_delete)}
