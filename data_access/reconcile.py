@@ -161,7 +161,7 @@ def compare_keys(src, con: duckdb.DuckDBPyConnection, stamp_column, ranges: list
             part_ids, part_stamps = zip(*rows)
             ids += part_ids
             stamps += part_stamps
-    # column by column: no Python object per row kept (the sweep's range may overlap a bucket's: DISTINCT below)
+    # Arrow columns for DuckDB (the sweep's range may overlap a bucket's: DISTINCT below)
     keys = pa.table({"appeal_id": pa.array(ids, pa.string()), "updated_at": pa.array(stamps)})
     # the buckets, to find the copy's rows in them by a hash join rather than a join on ranges
     buckets = pa.table({"width": pa.array([r.width for r in ranges if r.width], pa.int64()),

@@ -329,13 +329,14 @@ def _reconcile_due(con: duckdb.DuckDBPyConnection, now: dt.datetime, every: floa
 def _reconcile(src, con: duckdb.DuckDBPyConnection, cols, now: dt.datetime, result: SyncResult,
                progress: Progress | None) -> None:
     """Compare the rows at or below the mark; copy what differs, delete what the source no longer has."""
+    # stamped first: a reconciliation that fails is reported, and tried again after the interval, not at every sync
+    _set_state(con, reconciled_at=now.isoformat())
     state = _state(con)
     f = an.facts
     newest = run(con, select(func.max(f.c.updated_at).label("t")), own_cursor=False)["t"].iloc[0]
     marks = [t for t in (_parse_ts(state.get("appeals_high")), None if pd.isna(newest) else newest.to_pydatetime())
              if t is not None]
     if not marks:  # nothing copied yet, nothing to compare
-        _set_state(con, reconciled_at=now.isoformat())
         return
     cutoff = max(marks)  # the copy may hold a row fetched by id with a stamp above the mark
     ranges = list(rc.differing_ranges(src, con, cutoff))
@@ -354,7 +355,7 @@ def _reconcile(src, con: duckdb.DuckDBPyConnection, cols, now: dt.datetime, resu
         if progress is not None:
             progress("reconcile", done, len(ranges))
     result.reconciled = True
-    _set_state(con, reconciled_at=now.isoformat(), reconcile_sweep=next_sweep.isoformat() if next_sweep else "")
+    _set_state(con, reconcile_sweep=next_sweep.isoformat() if next_sweep else "")
 
 
 def _delete_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> int:

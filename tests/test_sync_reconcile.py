@@ -244,6 +244,25 @@ def test_the_reconciliation_waits_for_its_interval(synced_sqlite):
     assert _sync(engine, con, reconcile_seconds=300, now=NOW - dt.timedelta(days=1)).reconciled
 
 
+def test_a_failed_reconciliation_is_reported_and_waits_for_its_interval(synced_sqlite, monkeypatch):
+    engine, con = synced_sqlite     # reconciled at NOW
+    from sqlalchemy.exc import OperationalError
+
+    def broken(*_args, **_kwargs):
+        raise OperationalError("SELECT …", {}, Exception("the view is broken"))
+
+    monkeypatch.setattr(reconcile, "differing_ranges", broken)
+    later = NOW + dt.timedelta(seconds=300)
+    with pytest.raises(sync.SyncError, match="the view is broken"):
+        _sync(engine, con, reconcile_seconds=300, now=later)
+    assert "the view is broken" in sync.status(con).last_error
+    # the next syncs copy new rows as before and do not retry at once
+    insert_appeals(engine, [dict(appeal_id="NEW1", created_at=T0, updated_at=T0 + dt.timedelta(minutes=1))])
+    result = _sync(engine, con, reconcile_seconds=300, now=later + dt.timedelta(seconds=10))
+    assert result.appeals_copied == 1 and not result.reconciled
+    assert sync.status(con).last_error is None
+
+
 def test_small_tables_see_a_backdated_update_and_a_delete(synced):
     engine, con = synced
     with engine.begin() as conn:   # newest updated_at and row count stay as they were
