@@ -2,6 +2,7 @@
 
     python bench/run.py --scale city        # 500,000 appeals, 3,000 grids
     python bench/run.py --scale province    # 3.6 million appeals, 150,000 grids
+    python bench/run.py --scale city --only reconcile [--source-url postgresql+psycopg://…]
 
 The demo data is built once under bench/out/<scale>/ and reused. Measured:
 
@@ -9,7 +10,8 @@ The demo data is built once under bench/out/<scale>/ and reused. Measured:
 * the sync's reconciliation (docs/architecture.md) with nothing to do; with ``--only
   reconcile`` also: after spreading the seeded stamps over the history (every row
   differs), with nothing to do then, and after backdated updates, inserts and deletes
-  (this changes the demo database under bench/out/ for good);
+  (this changes the demo database under bench/out/ for good); ``--source-url`` copies
+  the demo into a PostgreSQL or MariaDB database first and reconciles from there;
 * the big screen's server time through AppTest, cold (empty caches, store
   reopened) and warm (second run);
 * the floor: the raw queries the big screen needs, run directly on DuckDB;
@@ -111,13 +113,20 @@ def main() -> int:
                         help="measure only this page, or only the sync's reconciliation (after the sync)")
     parser.add_argument("--changes", type=int, default=100,
                         help="with --only reconcile: backdated updates, inserts and deletes, this many each")
+    parser.add_argument("--source-url", metavar="URL",
+                        help="with --only reconcile: copy the demo into this database (PostgreSQL, MariaDB) "
+                             "and sync from there")
     args = parser.parse_args()
+    if args.source_url and args.only != "reconcile":
+        parser.error("--source-url goes with --only reconcile")
     from streamlit import logger as st_logger
 
     st_logger.set_log_level("error")  # bare-mode caching warnings are expected here
     appeals = args.appeals or SCALES[args.scale]
     folder = args.out / (args.scale if not args.appeals else f"{args.scale}-{appeals}")
     url, analytics_path = build(args.scale, folder, appeals)
+    if args.source_url:
+        url, analytics_path = server_copy(url, args.source_url, folder)
     os.environ["APPEALS_DB_URL"] = url
     os.environ["APPEALS_ANALYTICS_PATH"] = str(analytics_path)
 
@@ -182,6 +191,23 @@ def main() -> int:
     return 0
 
 
+def server_copy(url: str, server_url: str, folder: Path) -> tuple[str, Path]:
+    """The demo copied into a server database (once: again only when its appeal count differs)."""
+    from sqlalchemy import inspect
+
+    from data_access import schema
+    from data_access.seed import churn
+    from data_access.store import make_engine, row_count
+
+    seeded, server = make_engine(url), make_engine(server_url)
+    if ("appeals" not in inspect(server).get_table_names()
+            or row_count(server, schema.appeals) != row_count(seeded, schema.appeals)):
+        started = time.perf_counter()
+        copied = churn.copy_database(seeded, server)
+        emit("copy_to_server", time.perf_counter() - started, rows=copied)
+    return server_url, folder / f"analytics-{server.dialect.name}.duckdb"
+
+
 def reconcile_once(engine, con, name: str, repeat: int = 1):
     """One sync that reconciles, with its figures: rows copied and deleted, keys read from the source."""
     from data_access import sync
@@ -202,8 +228,8 @@ def reconcile_figures(engine, con, changes: int) -> None:
     started = time.perf_counter()
     spread = churn.spread_stamps(engine)
     emit("spread_stamps", time.perf_counter() - started, rows=spread)
-    if spread:  # the first time: every row's stamp moved below the mark
-        reconcile_once(engine, con, "reconcile_every_row_differs")
+    if spread:  # the first time, every row: its stamp moved below the mark
+        reconcile_once(engine, con, "reconcile_after_spreading_stamps")
     reconcile_once(engine, con, "reconcile_nothing_to_do_spread_stamps", repeat=3)
     started = time.perf_counter()
     made = churn.backdated_changes(engine, changes)

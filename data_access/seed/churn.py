@@ -1,5 +1,7 @@
 """Changes to a seeded database that the sync's incremental steps alone would miss (for the benchmark).
 
+* ``copy_database`` copies the seeded regions, departments and appeals into
+  another database (PostgreSQL, MySQL/MariaDB), to measure the sync there.
 * ``spread_stamps`` gives every appeal the time of its last event as
   ``updated_at``. The seeder stamps each batch with the time it is written, so
   all rows share a few seconds; in a live system the stamps spread over the
@@ -17,8 +19,26 @@ import uuid
 
 from sqlalchemy import Engine, bindparam, func, select, update
 
-from ..schema import APPEAL_COLUMNS, appeals
-from ..store import bulk_insert
+from ..schema import APPEAL_COLUMNS, appeals, departments, regions
+from ..store import bulk_insert, create_schema
+
+
+def copy_database(src: Engine, dst: Engine, batch: int = 20_000) -> int:
+    """Replace the regions, departments and appeals of ``dst`` by those of ``src``; the appeals copied."""
+    create_schema(dst)
+    tables = (regions, departments, appeals)
+    with dst.begin() as conn:
+        for t in tables:
+            conn.execute(t.delete())
+    copied = 0
+    with src.connect() as conn:
+        for t in tables:
+            columns = [c.name for c in t.columns]
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(select(t))
+            for part in result.partitions(batch):
+                written = bulk_insert(dst, t, columns, [tuple(row) for row in part])
+                copied += written if t is appeals else 0
+    return copied
 
 
 def _last_event():
