@@ -10,8 +10,9 @@ The demo data is built once under bench/out/<scale>/ and reused. Measured:
 * the sync's reconciliation (docs/architecture.md) with nothing to do; with ``--only
   reconcile`` also: after spreading the seeded stamps over the history (every row
   differs), with nothing to do then, and after backdated updates, inserts and deletes
-  (this changes the demo database under bench/out/ for good); ``--source-url`` copies
-  the demo into a PostgreSQL or MariaDB database first and reconciles from there;
+  (this changes the demo database under bench/out/ for good); ``--every-row`` moves
+  nearly every stamp instead of spreading them; ``--source-url`` copies the demo into
+  a PostgreSQL or MariaDB database first and reconciles from there;
 * the big screen's server time through AppTest, cold (empty caches, store
   reopened) and warm (second run);
 * the floor: the raw queries the big screen needs, run directly on DuckDB;
@@ -113,6 +114,9 @@ def main() -> int:
                         help="measure only this page, or only the sync's reconciliation (after the sync)")
     parser.add_argument("--changes", type=int, default=100,
                         help="with --only reconcile: backdated updates, inserts and deletes, this many each")
+    parser.add_argument("--every-row", action="store_true",
+                        help="with --only reconcile: move nearly every stamp (to the time received) and measure "
+                             "that reconciliation; the next run without it moves them back")
     parser.add_argument("--source-url", metavar="URL",
                         help="with --only reconcile: copy the demo into this database (PostgreSQL, MariaDB) "
                              "and sync from there")
@@ -144,7 +148,7 @@ def main() -> int:
     emit("sync_incremental_nothing_new", seconds, rows=result.appeals_copied)
     reconcile_once(engine, con, "reconcile_nothing_to_do", repeat=3)
     if args.only == "reconcile":
-        reconcile_figures(engine, con, args.changes)
+        reconcile_figures(engine, con, args.changes, args.every_row)
         emit("peak_memory", None, bytes_=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         return 0
     now = sync.status(con).last_success_at.replace(microsecond=0)
@@ -221,15 +225,20 @@ def reconcile_once(engine, con, name: str, repeat: int = 1):
     return result
 
 
-def reconcile_figures(engine, con, changes: int) -> None:
+def reconcile_figures(engine, con, changes: int, every_row: bool) -> None:
     """The reconciliation on stamps spread like a live system's, and after backdated changes."""
     from data_access.seed import churn
 
     started = time.perf_counter()
-    spread = churn.spread_stamps(engine)
-    emit("spread_stamps", time.perf_counter() - started, rows=spread)
-    if spread:  # the first time, every row: its stamp moved below the mark
-        reconcile_once(engine, con, "reconcile_after_spreading_stamps")
+    if every_row:  # every stamp moves to the time received (spread over the history too)
+        moved = churn.stamp_received(engine)
+        emit("stamp_received", time.perf_counter() - started, rows=moved)
+        reconcile_once(engine, con, "reconcile_every_row_differs")
+    else:
+        spread = churn.spread_stamps(engine)
+        emit("spread_stamps", time.perf_counter() - started, rows=spread)
+        if spread:  # the first time nearly every row: its stamp moved below the mark
+            reconcile_once(engine, con, "reconcile_after_spreading_stamps")
     reconcile_once(engine, con, "reconcile_nothing_to_do_spread_stamps", repeat=3)
     started = time.perf_counter()
     made = churn.backdated_changes(engine, changes)

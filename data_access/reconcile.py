@@ -203,6 +203,7 @@ def sweep_range(src, start: dt.datetime | None, cutoff: dt.datetime) -> tuple[Ra
     edge = src.execute(query).scalar()
     if edge is None:
         return rng, None
-    if start is not None and edge <= start:  # more than SWEEP_ROWS rows share one stamp: take them all
-        edge = start + _ONE_MICROSECOND
+    first = src.execute(select(func.min(stamp)).where(rng.where(stamp))).scalar()
+    if edge <= first:  # more than SWEEP_ROWS rows share the first stamp: take them all
+        edge = first + _ONE_MICROSECOND
     return Range(start, edge, cutoff), edge

@@ -153,7 +153,7 @@ def _double_mysql(element, compiler, **kw):
 # of record with its DuckDB copy bucket by bucket, so both sides must compute
 # the same integers from a naive timestamp. These are wall-clock arithmetic:
 # no dialect converts through a time zone, so neither the server's TZ nor the
-# session's time zone changes them.
+# connection's time zone changes them.
 
 class epoch_seconds(FunctionElement):
     """Whole seconds from 1970-01-01 00:00:00 to a naive timestamp, rounded down, as an integer."""
@@ -173,7 +173,7 @@ def _epoch_default(element, compiler, **kw):  # DuckDB
 
 @compiles(epoch_seconds, "postgresql")
 def _epoch_pg(element, compiler, **kw):
-    # of a timestamp without time zone, EXTRACT(EPOCH) is "nominal" seconds, whatever the session's TimeZone
+    # of a timestamp without time zone, EXTRACT(EPOCH) is "nominal" seconds, whatever the connection's TimeZone
     (value,) = [compiler.process(c, **kw) for c in element.clauses]
     return "CAST(floor(EXTRACT(EPOCH FROM %s)) AS BIGINT)" % value
 
@@ -188,7 +188,7 @@ def _epoch_sqlite(element, compiler, **kw):
 @compiles(epoch_seconds, "mysql")
 @compiles(epoch_seconds, "mariadb")
 def _epoch_mysql(element, compiler, **kw):
-    # UNIX_TIMESTAMP() would convert from the session's time_zone; TIMESTAMPDIFF on a DATETIME does not.
+    # UNIX_TIMESTAMP() would convert from the connection's time_zone; TIMESTAMPDIFF on a DATETIME does not.
     # It truncates toward zero: a fractional second before 1970 is one more second down.
     (value,) = [compiler.process(c, **kw) for c in element.clauses]
     return ("(TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', %(v)s)"

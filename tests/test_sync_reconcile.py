@@ -1,9 +1,11 @@
 """The reconciliation of the sync: rows written below the mark, and deleted rows, reach the copy.
 
-Every test first shows that the incremental steps alone (``reconcile_seconds=None``)
-leave the difference in place where that is the point, then that a sync with
-the reconciliation removes it. The syncs run an hour after the newest row, so
-the late-commit lookback is off and only the reconciliation can find a row.
+Where it is the point, a test first shows that the incremental steps alone
+(``reconcile_seconds=None``) leave the difference in place, then that a sync
+with the reconciliation removes it. The syncs run an hour after the newest
+row, so the late-commit lookback is off and only the reconciliation can find a
+row. After each sync the copy must equal the source, row for row (key, stamp,
+status, category).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import math
 import time
 
 import pytest
-from sqlalchemy import MetaData, Table, bindparam, create_engine, event, select, text, update
+from sqlalchemy import MetaData, bindparam, create_engine, event, select, text, update
 from sqlalchemy.schema import DDL
 
 from data_access import analytics, cli, reconcile, schema, sync
@@ -230,6 +232,20 @@ def test_the_sweep_sees_what_the_sums_cannot(synced, monkeypatch):
     _assert_equal(engine, con)
 
 
+def test_the_sweep_takes_a_stamp_shared_by_many_rows_whole(sor, monkeypatch):
+    """The seeder and the importer stamp whole batches alike: the sweep neither stops nor skips there."""
+    monkeypatch.setattr(reconcile, "SWEEP_ROWS", 100)
+    batch = T0 - dt.timedelta(hours=1)
+    insert_appeals(sor, [dict(appeal_id=f"S{i:03d}", created_at=batch, updated_at=batch) for i in range(300)]
+                   + [dict(appeal_id=f"T{i:03d}", created_at=T0, updated_at=T0 + dt.timedelta(seconds=i))
+                      for i in range(150)])
+    con = analytics.open_store(None)
+    assert _sync(sor, con).keys_compared == 300          # the 300 of the first stamp, at once
+    assert _sync(sor, con).keys_compared == 100          # then the next 100
+    assert _sync(sor, con).keys_compared == 50           # the rest, up to the mark; then from the start again
+    assert _sync(sor, con).keys_compared == 300
+
+
 def test_the_reconciliation_waits_for_its_interval(synced_sqlite):
     engine, con = synced_sqlite     # reconciled at NOW
     assert not _sync(engine, con, reconcile_seconds=300, now=NOW + dt.timedelta(seconds=10)).reconciled
@@ -379,19 +395,19 @@ def _bucket_select(table):
                   micro_of(c).label("u"), epoch_seconds(c).label("s")).order_by(table.c.appeal_id)
 
 
-SESSION_ZONES = {"sqlite": [None], "postgresql": ["SET TIME ZONE 'Etc/GMT+12'", "SET TIME ZONE 'Etc/GMT-14'"],
+CONNECTION_ZONES = {"sqlite": [None], "postgresql": ["SET TIME ZONE 'Etc/GMT+12'", "SET TIME ZONE 'Etc/GMT-14'"],
                  "mysql": ["SET time_zone = '-12:00'", "SET time_zone = '+13:00'"]}
 
 
 def test_bucket_numbers_do_not_depend_on_the_time_zone(any_sor, monkeypatch):
-    """The buckets equal a naive Python computation whatever the process's TZ and the session's zone."""
+    """The buckets equal a naive Python computation whatever the process's TZ and the connection's zone."""
     insert_appeals(any_sor, [dict(appeal_id=f"Z{i}", created_at=s, updated_at=s) for i, s in enumerate(STAMPS)])
     expected = [_expected(s) for s in STAMPS]
     try:
         for process_tz in ("Etc/GMT+12", "Etc/GMT-14"):
             monkeypatch.setenv("TZ", process_tz)
             time.tzset()
-            for statement in SESSION_ZONES[any_sor.dialect.name]:
+            for statement in CONNECTION_ZONES[any_sor.dialect.name]:
                 with any_sor.connect() as conn:
                     if statement:
                         conn.execute(text(statement))

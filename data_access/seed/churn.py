@@ -6,6 +6,8 @@
   ``updated_at``. The seeder stamps each batch with the time it is written, so
   all rows share a few seconds; in a live system the stamps spread over the
   whole history, which is what the reconciliation's buckets see there.
+  ``stamp_received`` moves them to the time each appeal was received, so that
+  the next spread changes nearly every row again.
 * ``backdated_changes`` updates, inserts and deletes appeals with stamps far
   below the copy's mark, as a writer with a slow clock or a late commit would,
   at random places in the history.
@@ -47,10 +49,17 @@ def _last_event():
 
 
 def spread_stamps(engine: Engine) -> int:
-    """Set ``updated_at`` to each appeal's last event where it is later; the rows changed (0 the second time)."""
+    """Set ``updated_at`` to each appeal's last event; the rows changed (almost none the second time)."""
     a = appeals
     with engine.begin() as conn:
-        return conn.execute(update(a).where(a.c.updated_at > _last_event()).values(updated_at=_last_event())).rowcount
+        return conn.execute(update(a).where(a.c.updated_at != _last_event()).values(updated_at=_last_event())).rowcount
+
+
+def stamp_received(engine: Engine) -> int:
+    """Set ``updated_at`` to each appeal's ``created_at``: nearly every stamp moves (until the next spread)."""
+    a = appeals
+    with engine.begin() as conn:
+        return conn.execute(update(a).where(a.c.updated_at != a.c.created_at).values(updated_at=a.c.created_at)).rowcount
 
 
 def backdated_changes(engine: Engine, each: int, *, seed: int | None = None) -> dict[str, int]:
