@@ -139,17 +139,18 @@ def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None
                     raise SyncError(f"{redact_url(str(sor.url))} has no table {', '.join(sorted(missing))}; "
                                     "create the schema with: python -m data_access init-db")
                 _check_source(sor, cur)  # only once the new source is known to work
-                result.regions_copied = _sync_small(src, cur, "regions")
-                result.departments_copied = _sync_small(src, cur, "departments")
+                due = _reconcile_due(cur, now, reconcile_seconds)
+                result.regions_copied = _sync_small(src, cur, "regions", due)
+                result.departments_copied = _sync_small(src, cur, "departments", due)
                 if "grid_workers" in present:  # a city database may not have one
-                    result.departments_copied += _sync_small(src, cur, "grid_workers")
+                    result.departments_copied += _sync_small(src, cur, "grid_workers", due)
                 if "supervisions" in present:  # 督办, copied whole like the small tables
-                    result.supervisions_copied = _sync_small(src, cur, "supervisions")
+                    result.supervisions_copied = _sync_small(src, cur, "supervisions", due)
                 if result.regions_copied:
                     _rebuild_paths(cur)
                 cols = _source_columns(src)
                 result.appeals_copied = _sync_appeals(src, cur, cols, now, lookback_seconds, batch_rows, progress)
-                if _reconcile_due(cur, now, reconcile_seconds):
+                if due:
                     _reconcile(src, cur, cols, now, result, progress)
         except SQLAlchemyError as exc:
             message = f"{redact_url(str(sor.url))}: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
@@ -180,17 +181,34 @@ def _check_source(sor: Engine, con: duckdb.DuckDBPyConnection) -> None:
         _set_state(con, source=source)
 
 
-def _sync_small(src, con: duckdb.DuckDBPyConnection, name: str) -> int:
-    """Copy a small table whole when its fingerprint changed."""
-    src_table = schema.metadata.tables[name]
+def _fingerprint(src, name: str, *, sums: bool) -> str:
+    stamp = schema.metadata.tables[name].c.updated_at
+    parts = [func.count(), func.max(stamp)]
+    if sums:  # they see an update that moved a stamp backwards, or a delete plus an insert
+        parts += [func.sum(epoch_seconds(stamp)), func.sum(micro_of(stamp))]
+    row = src.execute(select(*parts)).one()
+    return "|".join(str(v if v is None or isinstance(v, dt.datetime) else int(v)) for v in row)
+
+
+def _sync_small(src, con: duckdb.DuckDBPyConnection, name: str, thorough: bool = True) -> int:
+    """Copy a small table whole when its fingerprint changed.
+
+    At every sync the fingerprint is the row count and the newest
+    ``updated_at`` (cheap); when ``thorough`` (with the reconciliation), also
+    the sums of the stamps, which take date arithmetic on every row.
+    """
     dst_table = an.metadata.tables[name]
-    stamp = src_table.c.updated_at
-    # the sums of the stamps see an update that moved a row's stamp backwards, or a delete plus an insert
-    fp_row = src.execute(select(func.count(), func.max(stamp), func.sum(epoch_seconds(stamp)),
-                                func.sum(micro_of(stamp)))).one()
-    fingerprint = "|".join(str(v if v is None or isinstance(v, dt.datetime) else int(v)) for v in fp_row)
-    if _state(con).get(f"{name}_fp") == fingerprint:
-        return 0
+    state = _state(con)
+    quick = _fingerprint(src, name, sums=False)
+    if quick == state.get(f"{name}_fp"):
+        if not thorough:
+            return 0
+        full = _fingerprint(src, name, sums=True)
+        if full == state.get(f"{name}_fp_full"):
+            return 0
+    else:
+        full = _fingerprint(src, name, sums=True)
+    src_table = schema.metadata.tables[name]
     df = pd.DataFrame(src.execute(select(src_table)).all(), columns=[c.name for c in src_table.columns])
     con.begin()
     try:
@@ -200,7 +218,7 @@ def _sync_small(src, con: duckdb.DuckDBPyConnection, name: str) -> int:
             batch = table("_sync_batch", *(column(c) for c in df.columns))
             execute(con, insert(dst_table).from_select(list(df.columns), select(*batch.c)))
             con.unregister("_sync_batch")
-        _set_state(con, **{f"{name}_fp": fingerprint})
+        _set_state(con, **{f"{name}_fp": quick, f"{name}_fp_full": full})
         con.commit()
     except Exception:
         con.rollback()
