@@ -18,9 +18,9 @@ Appeals are copied by ``updated_at``:
 
 Each row is therefore copied once per change. Regions and departments are
 small and change rarely: they are copied whole when their fingerprint (row
-count, newest ``updated_at`` and the sums of the stamps) changes, and the
-appeals' region paths are then recomputed. Grid workers and supervisions
-(督办) are copied whole the same way.
+count and newest ``updated_at``; with the reconciliation also the sums of the
+stamps) changes, and the appeals' region paths are then recomputed. Grid
+workers and supervisions (督办) are copied whole the same way.
 """
 
 from __future__ import annotations
