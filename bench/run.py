@@ -2,10 +2,17 @@
 
     python bench/run.py --scale city        # 500,000 appeals, 3,000 grids
     python bench/run.py --scale province    # 3.6 million appeals, 150,000 grids
+    python bench/run.py --scale city --only reconcile [--source-url postgresql+psycopg://…]
 
 The demo data is built once under bench/out/<scale>/ and reused. Measured:
 
 * seed and initial sync of the analytics store, and an incremental sync with nothing new;
+* the sync's reconciliation (docs/architecture.md) with nothing to do; with ``--only
+  reconcile`` also: after spreading the seeded stamps over the history (every row
+  differs), with nothing to do then, and after backdated updates, inserts and deletes
+  (this changes the demo database under bench/out/ for good); ``--every-row`` moves
+  nearly every stamp instead of spreading them; ``--source-url`` copies the demo into
+  a PostgreSQL or MariaDB database first and reconciles from there;
 * the big screen's server time through AppTest, cold (empty caches, store
   reopened) and warm (second run);
 * the floor: the raw queries the big screen needs, run directly on DuckDB;
@@ -103,14 +110,27 @@ def main() -> int:
     parser.add_argument("--scale", choices=SCALES, default="city")
     parser.add_argument("--appeals", type=int, help="override the number of appeals (a new folder is used)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
-    parser.add_argument("--only", choices=("alerts",), help="measure only this page (after the sync)")
+    parser.add_argument("--only", choices=("alerts", "reconcile"),
+                        help="measure only this page, or only the sync's reconciliation (after the sync)")
+    parser.add_argument("--changes", type=int, default=100,
+                        help="with --only reconcile: backdated updates, inserts and deletes, this many each")
+    parser.add_argument("--every-row", action="store_true",
+                        help="with --only reconcile: move nearly every stamp (to the time received) and measure "
+                             "that reconciliation; the next run without it moves them back")
+    parser.add_argument("--source-url", metavar="URL",
+                        help="with --only reconcile: copy the demo into this database (PostgreSQL, MariaDB) "
+                             "and sync from there")
     args = parser.parse_args()
+    if args.source_url and args.only != "reconcile":
+        parser.error("--source-url goes with --only reconcile")
     from streamlit import logger as st_logger
 
     st_logger.set_log_level("error")  # bare-mode caching warnings are expected here
     appeals = args.appeals or SCALES[args.scale]
     folder = args.out / (args.scale if not args.appeals else f"{args.scale}-{appeals}")
     url, analytics_path = build(args.scale, folder, appeals)
+    if args.source_url:
+        url, analytics_path = server_copy(url, args.source_url, folder)
     os.environ["APPEALS_DB_URL"] = url
     os.environ["APPEALS_ANALYTICS_PATH"] = str(analytics_path)
 
@@ -120,11 +140,17 @@ def main() -> int:
 
     engine = make_engine(url)
     con = analytics.open_store(analytics_path)
-    seconds, result = timed(lambda: sync.sync(engine, con))
+    # the incremental steps alone; the reconciliation is measured on its own below
+    seconds, result = timed(lambda: sync.sync(engine, con, reconcile_seconds=None))
     emit("sync_initial" if result.appeals_copied else "sync_catch_up", seconds, rows=result.appeals_copied,
          bytes_=analytics_path.stat().st_size)
-    seconds, result = timed(lambda: sync.sync(engine, con), repeat=3)
+    seconds, result = timed(lambda: sync.sync(engine, con, reconcile_seconds=None), repeat=3)
     emit("sync_incremental_nothing_new", seconds, rows=result.appeals_copied)
+    reconcile_once(engine, con, "reconcile_nothing_to_do", repeat=3)
+    if args.only == "reconcile":
+        reconcile_figures(engine, con, args.changes, args.every_row)
+        emit("peak_memory", None, bytes_=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        return 0
     now = sync.status(con).last_success_at.replace(microsecond=0)
 
     seconds, rows = timed(big_screen_queries, con, now, repeat=3)
@@ -167,6 +193,58 @@ def main() -> int:
         emit(f"{name}_warm", seconds, target_seconds=0.5, rows=len(at.dataframe[0].value) if at.dataframe else 0)
     emit("peak_memory", None, bytes_=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     return 0
+
+
+def server_copy(url: str, server_url: str, folder: Path) -> tuple[str, Path]:
+    """The demo copied into a server database (once: again only when its appeal count differs)."""
+    from sqlalchemy import inspect
+
+    from data_access import schema
+    from data_access.seed import churn
+    from data_access.store import make_engine, row_count
+
+    seeded, server = make_engine(url), make_engine(server_url)
+    if ("appeals" not in inspect(server).get_table_names()
+            or row_count(server, schema.appeals) != row_count(seeded, schema.appeals)):
+        started = time.perf_counter()
+        copied = churn.copy_database(seeded, server)
+        emit("copy_to_server", time.perf_counter() - started, rows=copied)
+    return server_url, folder / f"analytics-{server.dialect.name}.duckdb"
+
+
+def reconcile_once(engine, con, name: str, repeat: int = 1):
+    """One sync that reconciles, with its figures: rows copied and deleted, keys read from the source."""
+    from data_access import sync
+
+    cpu = time.process_time()
+    seconds, result = timed(lambda: sync.sync(engine, con, reconcile_seconds=0), repeat=repeat)
+    # CPU time of this process (SQLite runs in it), per run: less sensitive than seconds to a busy machine
+    emit(name, seconds, rows=result.appeals_reconciled, deleted=result.appeals_deleted,
+         keys=result.keys_compared, copied_after_mark=result.appeals_copied,
+         cpu_seconds=round((time.process_time() - cpu) / repeat, 4))
+    return result
+
+
+def reconcile_figures(engine, con, changes: int, every_row: bool) -> None:
+    """The reconciliation on stamps spread like a live system's, and after backdated changes."""
+    from data_access.seed import churn
+
+    started = time.perf_counter()
+    if every_row:  # every stamp moves to the time received (spread over the history too)
+        moved = churn.stamp_received(engine)
+        emit("stamp_received", time.perf_counter() - started, rows=moved)
+        reconcile_once(engine, con, "reconcile_every_row_differs")
+    else:
+        spread = churn.spread_stamps(engine)
+        emit("spread_stamps", time.perf_counter() - started, rows=spread)
+        if spread:  # the first time nearly every row: its stamp moved below the mark
+            reconcile_once(engine, con, "reconcile_after_spreading_stamps")
+    reconcile_once(engine, con, "reconcile_nothing_to_do_spread_stamps", repeat=3)
+    started = time.perf_counter()
+    made = churn.backdated_changes(engine, changes)
+    emit("backdated_changes", time.perf_counter() - started, **made)
+    reconcile_once(engine, con, "reconcile_after_backdated_changes")
+    reconcile_once(engine, con, "reconcile_nothing_to_do_after_changes")
 
 
 def pages_but_alerts(run_page, args, floor: float, naive: float) -> None:

@@ -132,7 +132,7 @@ def refresh(*, force: bool = False) -> Freshness:
             store.last_attempt = time.monotonic()
             _escalate(cfg)
             sync.sync(_engine(cfg.db_url), store.con, timezone=cfg.timezone,
-                      lookback_seconds=cfg.sync_lookback_seconds)
+                      lookback_seconds=cfg.sync_lookback_seconds, reconcile_seconds=cfg.reconcile_seconds)
             store.last_error = None
         except sync.SyncError as exc:
             store.last_error = str(exc)

@@ -383,15 +383,18 @@ def _sync(args, url, settings) -> int:
     run = sync.rebuild if args.rebuild else sync.sync
     progress = _Progress()
     try:
+        # the command line always reconciles: it is the way to check a copy after a change in the source
         result = run(engine, con, timezone=settings.timezone, lookback_seconds=settings.sync_lookback_seconds,
-                     progress=progress)
+                     reconcile_seconds=0, progress=progress)
     except sync.SyncError as exc:
         raise CliError(str(exc)) from None
     finally:
         progress.close()
         con.close()
     print(f"synced {path}: {result.appeals_copied:,} appeals, {result.regions_copied:,} regions, "
-          f"{result.departments_copied:,} departments copied in {result.seconds:.1f} s", file=sys.stderr)
+          f"{result.departments_copied:,} departments copied; reconciled {result.keys_compared:,} keys: "
+          f"{result.appeals_reconciled:,} appeals copied, {result.appeals_deleted:,} deleted; "
+          f"in {result.seconds:.1f} s", file=sys.stderr)
     return 0
 
 

@@ -48,6 +48,8 @@ class Settings:
     sync_interval_seconds: float = 10.0
     # rows stamped this long before the newest copied row are re-checked (late commits)
     sync_lookback_seconds: float = 60.0
+    # a sync compares the whole copy with the source (rows written below the mark, deletes) at most this often
+    reconcile_seconds: float = 300.0
     # "data is stale" warning when the last successful sync is older than this
     stale_after_seconds: int = 300
     # the feed-silence banner never shows before this many minutes without a new appeal
@@ -85,6 +87,7 @@ _ENV = {
     "refresh_seconds": ("APPEALS_REFRESH_SECONDS", int),
     "sync_interval_seconds": ("APPEALS_SYNC_INTERVAL_SECONDS", float),
     "sync_lookback_seconds": ("APPEALS_SYNC_LOOKBACK_SECONDS", float),
+    "reconcile_seconds": ("APPEALS_RECONCILE_SECONDS", float),
     "stale_after_seconds": ("APPEALS_STALE_AFTER_SECONDS", int),
     "feed_silence_minutes": ("APPEALS_FEED_SILENCE_MINUTES", float),
     "tile_url": ("APPEALS_TILE_URL", str),

@@ -7,7 +7,7 @@ PostgreSQL, MySQL/MariaDB). These constructs compile to each dialect.
 
 from __future__ import annotations
 
-from sqlalchemy import Date, Double, Integer
+from sqlalchemy import BigInteger, Date, Double, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -146,3 +146,131 @@ def _double_default(element, compiler, **kw):
 def _double_mysql(element, compiler, **kw):
     (value,) = list(element.clauses)
     return "(%s * 1e0)" % compiler.process(value, **kw)
+
+
+# ------------------------------------------------- time buckets (the sync) ---
+# The reconciliation of the sync (data_access/reconcile.py) compares the system
+# of record with its DuckDB copy bucket by bucket, so both sides must compute
+# the same integers from a naive timestamp. These are wall-clock arithmetic:
+# no dialect converts through a time zone, so neither the server's TZ nor the
+# connection's time zone changes them.
+
+class epoch_seconds(FunctionElement):
+    """Whole seconds from 1970-01-01 00:00:00 to a naive timestamp, rounded down, as an integer."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+@compiles(epoch_seconds)
+def _epoch_default(element, compiler, **kw):  # DuckDB
+    # epoch_us() is an exact BIGINT of the naive value; // truncates, so correct below 1970
+    (value,) = [compiler.process(c, **kw) for c in element.clauses]
+    us = "epoch_us(%s)" % value
+    return "(%s // 1000000 - CASE WHEN %s %% 1000000 < 0 THEN 1 ELSE 0 END)" % (us, us)
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_pg(element, compiler, **kw):
+    # of a timestamp without time zone, EXTRACT(EPOCH) is "nominal" seconds, whatever the connection's TimeZone
+    (value,) = [compiler.process(c, **kw) for c in element.clauses]
+    return "CAST(floor(EXTRACT(EPOCH FROM %s)) AS BIGINT)" % value
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    # strftime('%s') without the 'localtime' modifier reads the text as UTC: no time zone applies
+    (value,) = [compiler.process(c, **kw) for c in element.clauses]
+    return "CAST(strftime('%%s', substr(%s, 1, 19)) AS INTEGER)" % value
+
+
+@compiles(epoch_seconds, "mysql")
+@compiles(epoch_seconds, "mariadb")
+def _epoch_mysql(element, compiler, **kw):
+    # UNIX_TIMESTAMP() would convert from the connection's time_zone; TIMESTAMPDIFF on a DATETIME does not.
+    # It truncates toward zero: a fractional second before 1970 is one more second down.
+    (value,) = [compiler.process(c, **kw) for c in element.clauses]
+    return ("(TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', %(v)s)"
+            " - CASE WHEN %(v)s < '1970-01-01 00:00:00' AND MICROSECOND(%(v)s) > 0 THEN 1 ELSE 0 END)"
+            % {"v": value})
+
+
+class micro_of(FunctionElement):
+    """The microseconds within the second of a timestamp (0 to 999,999), as an integer."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "micro_of"
+
+
+@compiles(micro_of)
+def _micro_default(element, compiler, **kw):  # DuckDB: microsecond() includes the seconds
+    (value,) = [compiler.process(c, **kw) for c in element.clauses]
+    return "(microsecond(%s) %% 1000000)" % value
+
+
+@compiles(micro_of, "postgresql")
+def _micro_pg(element, compiler, **kw):  # EXTRACT(MICROSECONDS) includes the seconds
+    (value,) = [compiler.process(c, **kw) for c in element.clauses]
+    return "MOD(CAST(EXTRACT(MICROSECONDS FROM %s) AS BIGINT), 1000000)" % value
+
+
+@compiles(micro_of, "sqlite")
+def _micro_sqlite(element, compiler, **kw):  # the digits after the point, padded or cut to six
+    (value,) = [compiler.process(c, **kw) for c in element.clauses]
+    return "CAST(substr(substr(%(v)s, 21) || '000000', 1, 6) AS INTEGER)" % {"v": value}
+
+
+@compiles(micro_of, "mysql")
+@compiles(micro_of, "mariadb")
+def _micro_mysql(element, compiler, **kw):
+    (value,) = [compiler.process(c, **kw) for c in element.clauses]
+    return "MICROSECOND(%s)" % value
+
+
+class int_floor_div(FunctionElement):
+    """``floor(a / b)`` of two integers, computed in integers (``b`` > 0).
+
+    Unlike ``floor_div`` it never goes through a fraction: MariaDB would round
+    86399 / 86400 to 1.0000 (four decimals), and DuckDB's ``/`` is a double.
+    Every engine's integer division truncates toward zero; a negative
+    remainder means one less.
+    """
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "int_floor_div"
+
+
+def _int_div(element, compiler, div: str, mod: str, **kw) -> str:
+    a, b = _pair(element, compiler, **kw)
+    return ("(%(div)s - CASE WHEN %(mod)s < 0 THEN 1 ELSE 0 END)"
+            % {"div": div % {"a": a, "b": b}, "mod": mod % {"a": a, "b": b}})
+
+
+# a literal % would clash with the "format" and "pyformat" placeholders of psycopg and PyMySQL: MOD() there
+@compiles(int_floor_div)
+def _ifd_default(element, compiler, **kw):  # DuckDB
+    return _int_div(element, compiler, "%(a)s // %(b)s", "%(a)s %% %(b)s", **kw)
+
+
+@compiles(int_floor_div, "sqlite")
+def _ifd_sqlite(element, compiler, **kw):  # integer / integer truncates
+    return _int_div(element, compiler, "%(a)s / %(b)s", "%(a)s %% %(b)s", **kw)
+
+
+@compiles(int_floor_div, "postgresql")
+def _ifd_pg(element, compiler, **kw):  # bigint / integer truncates
+    return _int_div(element, compiler, "%(a)s / %(b)s", "MOD(%(a)s, %(b)s)", **kw)
+
+
+@compiles(int_floor_div, "mysql")
+@compiles(int_floor_div, "mariadb")
+def _ifd_mysql(element, compiler, **kw):
+    return _int_div(element, compiler, "%(a)s DIV %(b)s", "MOD(%(a)s, %(b)s)", **kw)
+
+
+def time_bucket(value, width):
+    """The bucket of a naive timestamp: ``floor(epoch seconds / width)``, the same integer on every dialect."""
+    return int_floor_div(epoch_seconds(value), width)

@@ -10,12 +10,17 @@ Appeals are copied by ``updated_at``:
    While the mark is recent (within ``lookback`` of now), the keys
    ``(appeal_id, updated_at)`` stamped in the lookback window are compared
    with the copy, and only missing or changed rows are fetched.
+3. *Reconciliation*, at most every ``reconcile_seconds``: the rows at or below
+   the mark are compared bucket by bucket (``reconcile.py``), and only the
+   buckets that differ are compared key by key. Rows written below the mark
+   (a slow clock, another zone, a commit later than the lookback) are copied
+   and rows deleted in the source are deleted from the copy.
 
 Each row is therefore copied once per change. Regions and departments are
 small and change rarely: they are copied whole when their fingerprint (row
-count and newest ``updated_at``) changes, and the appeals' region paths are
-then recomputed. Grid workers and supervisions (督办) are copied whole the
-same way.
+count and newest ``updated_at``; with the reconciliation also the sums of the
+stamps) changes, and the appeals' region paths are then recomputed. Grid
+workers and supervisions (督办) are copied whole the same way.
 """
 
 from __future__ import annotations
@@ -33,10 +38,12 @@ from sqlalchemy import DateTime as SaDateTime
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import analytics as an
+from . import reconcile as rc
 from . import schema
 from .clock import local_now
 from .config import redact_url
 from .runner import execute, run
+from .sqlfuncs import epoch_seconds, micro_of
 
 Progress = Callable[[str, int, int], None]
 
@@ -54,13 +61,18 @@ class SyncResult:
     regions_copied: int = 0
     departments_copied: int = 0
     supervisions_copied: int = 0
+    # the reconciliation: whether it ran, the rows it copied and deleted, the keys it read from the source
+    reconciled: bool = False
+    appeals_reconciled: int = 0
+    appeals_deleted: int = 0
+    keys_compared: int = 0
     seconds: float = 0.0
     version: int = 0
 
     @property
     def changed(self) -> bool:
         return bool(self.appeals_copied or self.regions_copied or self.departments_copied
-                    or self.supervisions_copied)
+                    or self.supervisions_copied or self.appeals_reconciled or self.appeals_deleted)
 
 
 @dataclass
@@ -107,8 +119,12 @@ def status(con: duckdb.DuckDBPyConnection) -> SyncStatus:
 
 def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None = None,
          timezone: str = "Asia/Shanghai", lookback_seconds: float = 60.0, batch_rows: int = 50_000,
-         progress: Progress | None = None) -> SyncResult:
-    """Bring the analytics store up to date with the system of record."""
+         reconcile_seconds: float | None = 0.0, progress: Progress | None = None) -> SyncResult:
+    """Bring the analytics store up to date with the system of record.
+
+    The reconciliation runs when the last one is at least ``reconcile_seconds``
+    old by ``now`` (0: at every call; None: not at all).
+    """
     started = time.perf_counter()
     now = now or local_now(timezone)
     cur = con.cursor()
@@ -123,15 +139,19 @@ def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None
                     raise SyncError(f"{redact_url(str(sor.url))} has no table {', '.join(sorted(missing))}; "
                                     "create the schema with: python -m data_access init-db")
                 _check_source(sor, cur)  # only once the new source is known to work
-                result.regions_copied = _sync_small(src, cur, "regions")
-                result.departments_copied = _sync_small(src, cur, "departments")
+                due = _reconcile_due(cur, now, reconcile_seconds)
+                result.regions_copied = _sync_small(src, cur, "regions", due)
+                result.departments_copied = _sync_small(src, cur, "departments", due)
                 if "grid_workers" in present:  # a city database may not have one
-                    result.departments_copied += _sync_small(src, cur, "grid_workers")
+                    result.departments_copied += _sync_small(src, cur, "grid_workers", due)
                 if "supervisions" in present:  # 督办, copied whole like the small tables
-                    result.supervisions_copied = _sync_small(src, cur, "supervisions")
+                    result.supervisions_copied = _sync_small(src, cur, "supervisions", due)
                 if result.regions_copied:
                     _rebuild_paths(cur)
-                result.appeals_copied = _sync_appeals(src, cur, now, lookback_seconds, batch_rows, progress)
+                cols = _source_columns(src)
+                result.appeals_copied = _sync_appeals(src, cur, cols, now, lookback_seconds, batch_rows, progress)
+                if due:
+                    _reconcile(src, cur, cols, now, result, progress)
         except SQLAlchemyError as exc:
             message = f"{redact_url(str(sor.url))}: {type(exc).__name__}: {getattr(exc, 'orig', exc)}"
             _set_state(cur, last_attempt_at=now.isoformat(), last_error=message)
@@ -161,14 +181,34 @@ def _check_source(sor: Engine, con: duckdb.DuckDBPyConnection) -> None:
         _set_state(con, source=source)
 
 
-def _sync_small(src, con: duckdb.DuckDBPyConnection, name: str) -> int:
-    """Copy a small table whole when its fingerprint changed."""
-    src_table = schema.metadata.tables[name]
+def _fingerprint(src, name: str, *, sums: bool) -> str:
+    stamp = schema.metadata.tables[name].c.updated_at
+    parts = [func.count(), func.max(stamp)]
+    if sums:  # they see an update that moved a stamp backwards, or a delete plus an insert
+        parts += [func.sum(epoch_seconds(stamp)), func.sum(micro_of(stamp))]
+    row = src.execute(select(*parts)).one()
+    return "|".join(str(v if v is None or isinstance(v, dt.datetime) else int(v)) for v in row)
+
+
+def _sync_small(src, con: duckdb.DuckDBPyConnection, name: str, thorough: bool = True) -> int:
+    """Copy a small table whole when its fingerprint changed.
+
+    At every sync the fingerprint is the row count and the newest
+    ``updated_at`` (cheap); when ``thorough`` (with the reconciliation), also
+    the sums of the stamps, which take date arithmetic on every row.
+    """
     dst_table = an.metadata.tables[name]
-    fp_row = src.execute(select(func.count(), func.max(src_table.c.updated_at))).one()
-    fingerprint = f"{fp_row[0]}|{fp_row[1]}"
-    if _state(con).get(f"{name}_fp") == fingerprint:
-        return 0
+    state = _state(con)
+    quick = _fingerprint(src, name, sums=False)
+    if quick == state.get(f"{name}_fp"):
+        if not thorough:
+            return 0
+        full = _fingerprint(src, name, sums=True)
+        if full == state.get(f"{name}_fp_full"):
+            return 0
+    else:
+        full = _fingerprint(src, name, sums=True)
+    src_table = schema.metadata.tables[name]
     df = pd.DataFrame(src.execute(select(src_table)).all(), columns=[c.name for c in src_table.columns])
     con.begin()
     try:
@@ -178,7 +218,7 @@ def _sync_small(src, con: duckdb.DuckDBPyConnection, name: str) -> int:
             batch = table("_sync_batch", *(column(c) for c in df.columns))
             execute(con, insert(dst_table).from_select(list(df.columns), select(*batch.c)))
             con.unregister("_sync_batch")
-        _set_state(con, **{f"{name}_fp": fingerprint})
+        _set_state(con, **{f"{name}_fp": quick, f"{name}_fp_full": full})
         con.commit()
     except Exception:
         con.rollback()
@@ -236,12 +276,11 @@ def _source_columns(src):
     return cols
 
 
-def _sync_appeals(src, con, now, lookback_seconds, batch_rows, progress) -> int:
+def _sync_appeals(src, con, cols, now, lookback_seconds, batch_rows, progress) -> int:
     a = schema.appeals
     state = _state(con)
     high = _parse_ts(state.get("appeals_high"))
     high_id = state.get("appeals_high_id") or ""
-    cols = _source_columns(src)
     copied = 0
 
     # 1. new rows after the mark, in mark order
@@ -273,13 +312,87 @@ def _sync_appeals(src, con, now, lookback_seconds, batch_rows, progress) -> int:
             stamp = next(c for c in cols if c.name == "updated_at")
             keys = pd.DataFrame(src.execute(select(a.c.appeal_id, stamp).where(in_window)).all(),
                                 columns=["appeal_id", "updated_at"])
-            stale = _missing_or_changed(con, keys)
-            for start in range(0, len(stale), _FETCH_IDS_CHUNK):
-                ids = stale[start:start + _FETCH_IDS_CHUNK]
-                rows = src.execute(select(*cols).where(a.c.appeal_id.in_(bindparam("ids", expanding=True))),
-                                   {"ids": ids}).all()
-                copied += _upsert(con, _arrow(rows, [c.name for c in cols]), advance=False)
+            copied += _copy_ids(src, con, cols, _missing_or_changed(con, keys))[0]
     return copied
+
+
+def _copy_ids(src, con: duckdb.DuckDBPyConnection, cols, ids: list[str],
+              batch_rows: int = 50_000) -> tuple[int, set[str]]:
+    """Fetch these appeals from the source and upsert them; the rows copied and the ids found."""
+    a = schema.appeals
+    names = [c.name for c in cols]
+    copied, found, pending = 0, set(), []
+    for start in range(0, len(ids), _FETCH_IDS_CHUNK):
+        chunk = ids[start:start + _FETCH_IDS_CHUNK]
+        pending += src.execute(select(*cols).where(a.c.appeal_id.in_(bindparam("ids", expanding=True))),
+                               {"ids": chunk}).all()
+        if len(pending) >= batch_rows or start + _FETCH_IDS_CHUNK >= len(ids):
+            rows = _arrow(pending, names)
+            found.update(rows.column("appeal_id").to_pylist())
+            copied += _upsert(con, rows, advance=False, delete_first=True)
+            pending = []
+    return copied, found
+
+
+# ------------------------------------------------------- reconciliation ---
+
+def _reconcile_due(con: duckdb.DuckDBPyConnection, now: dt.datetime, every: float | None) -> bool:
+    if every is None:
+        return False
+    last = _parse_ts(_state(con).get("reconciled_at"))
+    # a clock set back (last in the future) must not stop the reconciliation for good
+    return last is None or last > now or (now - last).total_seconds() >= every
+
+
+def _reconcile(src, con: duckdb.DuckDBPyConnection, cols, now: dt.datetime, result: SyncResult,
+               progress: Progress | None) -> None:
+    """Compare the rows at or below the mark; copy what differs, delete what the source no longer has."""
+    # stamped first: a reconciliation that fails is reported, and tried again after the interval, not at every sync
+    _set_state(con, reconciled_at=now.isoformat())
+    state = _state(con)
+    f = an.facts
+    newest = run(con, select(func.max(f.c.updated_at).label("t")), own_cursor=False)["t"].iloc[0]
+    marks = [t for t in (_parse_ts(state.get("appeals_high")), None if pd.isna(newest) else newest.to_pydatetime())
+             if t is not None]
+    if not marks:  # nothing copied yet, nothing to compare
+        return
+    cutoff = max(marks)  # the copy may hold a row fetched by id with a stamp above the mark
+    ranges = list(rc.differing_ranges(src, con, cutoff))
+    sweep, next_sweep = rc.sweep_range(src, _parse_ts(state.get("reconcile_sweep")), cutoff)
+    ranges.append((sweep, rc.SWEEP_ROWS))
+    stamp = next(c for c in cols if c.name == "updated_at")
+    done = 0
+    for group in rc.batches(ranges, rc.KEY_BATCH):
+        diff = rc.compare_keys(src, con, stamp, group)
+        result.keys_compared += diff.keys
+        # an orphan moved to another stamp (copy the current row) or was deleted
+        copied, found = _copy_ids(src, con, cols, diff.stale + diff.orphans)
+        result.appeals_reconciled += copied
+        result.appeals_deleted += _delete_ids(con, [i for i in diff.orphans if i not in found])
+        done += len(group)
+        if progress is not None:
+            progress("reconcile", done, len(ranges))
+    result.reconciled = True
+    _set_state(con, reconcile_sweep=next_sweep.isoformat() if next_sweep else "")
+
+
+def _delete_ids(con: duckdb.DuckDBPyConnection, ids: list[str]) -> int:
+    """Delete these appeals from the copy, in one transaction; the number of ids."""
+    if not ids:
+        return 0
+    f = an.facts
+    g = table("_sync_gone", column("appeal_id"))
+    con.register("_sync_gone", pa.table({"appeal_id": pa.array(ids, pa.string())}))
+    con.begin()
+    try:
+        execute(con, f.delete().where(f.c.appeal_id.in_(select(g.c.appeal_id))))
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    finally:
+        con.unregister("_sync_gone")
+    return len(ids)
 
 
 def _missing_or_changed(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame) -> list[str]:
@@ -305,8 +418,14 @@ def _arrow(rows, names: list[str]) -> pa.Table:
     return pa.table({name: pa.array(col) for name, col in zip(names, columns)})
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, df: pa.Table, *, advance: bool) -> int:
-    """Insert or replace a batch of appeals, with their region paths, in one transaction."""
+def _upsert(con: duckdb.DuckDBPyConnection, df: pa.Table, *, advance: bool, delete_first: bool = False) -> int:
+    """Insert or replace a batch of appeals, with their region paths, in one transaction.
+
+    ``delete_first`` deletes the batch's ids and then inserts, instead of
+    INSERT OR REPLACE: DuckDB (1.5) keeps some memory for every row it
+    replaces until the file is closed, about 300 bytes, which a reconciliation
+    that re-copies millions of rows would pile up past the memory limit.
+    """
     if df.num_rows == 0:
         return 0
     f, p = an.facts, an.region_paths
@@ -322,10 +441,14 @@ def _upsert(con: duckdb.DuckDBPyConnection, df: pa.Table, *, advance: bool) -> i
     stmt = insert(f).from_select(
         target_names,
         select(*values, *paths).select_from(batch.outerjoin(p, p.c.code == batch.c.grid_code)),
-    ).prefix_with("OR REPLACE")
+    )
+    if not delete_first:
+        stmt = stmt.prefix_with("OR REPLACE")
     con.begin()
     try:
         con.register("_sync_batch", df)
+        if delete_first:
+            execute(con, f.delete().where(f.c.appeal_id.in_(select(batch.c.appeal_id))))
         execute(con, stmt)
         con.unregister("_sync_batch")
         if advance:
@@ -340,7 +463,7 @@ def _upsert(con: duckdb.DuckDBPyConnection, df: pa.Table, *, advance: bool) -> i
 
 
 def rebuild(sor: Engine, con: duckdb.DuckDBPyConnection, **kwargs) -> SyncResult:
-    """Empty the analytics store and copy everything again (after deletes in the source)."""
+    """Empty the analytics store and copy everything again (e.g. after a view's definition changed)."""
     an.drop_tables(con)
     an.create_tables(con)
     return sync(sor, con, **kwargs)
