@@ -38,6 +38,7 @@ from sqlalchemy import DateTime as SaDateTime
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import analytics as an
+from . import cityzone
 from . import reconcile as rc
 from . import schema
 from .clock import local_now
@@ -118,7 +119,7 @@ def status(con: duckdb.DuckDBPyConnection) -> SyncStatus:
 # ------------------------------------------------------------------ sync ---
 
 def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None = None,
-         timezone: str = "Asia/Shanghai", lookback_seconds: float = 60.0, batch_rows: int = 50_000,
+         timezone: str | None = None, lookback_seconds: float = 60.0, batch_rows: int = 50_000,
          reconcile_seconds: float | None = 0.0, progress: Progress | None = None) -> SyncResult:
     """Bring the analytics store up to date with the system of record.
 
@@ -126,7 +127,11 @@ def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None
     old by ``now`` (0: at every call; None: not at all).
     """
     started = time.perf_counter()
-    now = now or local_now(timezone)
+    if now is None:  # the city's time, in the zone stored with the data (read before anything else)
+        try:
+            now = local_now(timezone or cityzone.zone_of(sor))
+        except SQLAlchemyError as exc:
+            raise SyncError(f"{redact_url(str(sor.url))}: {type(exc).__name__}: {getattr(exc, 'orig', exc)}") from exc
     cur = con.cursor()
     try:
         result = SyncResult()
