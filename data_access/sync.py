@@ -127,15 +127,19 @@ def sync(sor: Engine, con: duckdb.DuckDBPyConnection, *, now: dt.datetime | None
     old by ``now`` (0: at every call; None: not at all).
     """
     started = time.perf_counter()
-    if now is None:  # the city's time, in the zone stored with the data (read before anything else)
+    unreadable = None
+    if now is None and timezone is None:  # the city's time, in the zone stored with the data
         try:
-            now = local_now(timezone or cityzone.zone_of(sor))
-        except SQLAlchemyError as exc:
-            raise SyncError(f"{redact_url(str(sor.url))}: {type(exc).__name__}: {getattr(exc, 'orig', exc)}") from exc
+            timezone = cityzone.zone_of(sor)
+        except SQLAlchemyError as exc:  # stamped in the configured zone, then reported below like any failure
+            timezone, unreadable = cityzone.resolve(None, cityzone.configured_zone()).zone, exc
+    now = now or local_now(timezone)
     cur = con.cursor()
     try:
         result = SyncResult()
         try:
+            if unreadable is not None:
+                raise unreadable
             with sor.connect() as src:
                 inspector = inspect(src)  # a city may serve these as views over its own tables
                 present = set(inspector.get_table_names()) | set(inspector.get_view_names())
