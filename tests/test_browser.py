@@ -363,3 +363,39 @@ def test_an_export_downloads_a_file_and_is_audited(server, chrome, artifacts_dir
     assert len(rows) == before + 2 and rows[-1].actor == "staff" and rows[-1].target == "督办单"
     page.close()
     engine.dispose()
+
+
+def _list_count(page) -> int:
+    """The count a case list states in its title (共 N 件)."""
+    page.wait_for_url("**/cases?**", timeout=60_000)
+    n = page.locator(".case-title .n")
+    n.wait_for(timeout=60_000)
+    return int(n.inner_text().replace(",", ""))
+
+
+@pytest.mark.parametrize("path, trace, figure", [("/", 0, "received"), ("/region", 1, "closed_in_period")])
+def test_a_click_on_a_trend_point_opens_that_days_list(server, chrome, artifacts_dir, path, trace, figure):
+    import re
+    from urllib.parse import parse_qs, urlparse
+
+    url, _ = server
+    page = _signed_in_page(chrome, url, path, width=1920, height=1080)
+    trend = page.locator(".js-plotly-plot").first
+    points = trend.locator("g.trace.scatter").nth(trace).locator("path.point")
+    points.nth(19).wait_for(timeout=60_000)  # every day of the trend is a point
+    page.wait_for_timeout(1000)
+    box = points.nth(points.count() - 3).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)  # as a person points at it: the hover says the day and the count
+    page.locator(".hovertext").first.wait_for(timeout=10_000)
+    hover = page.locator(".hovertext").first.text_content()  # e.g. "11-27 受理 812 件" and "点击查看工单"
+    day, shown = re.search(r"(\d\d-\d\d) (?:受理|办结) ([\d,]+) 件", hover).groups()
+    shown = int(shown.replace(",", ""))
+    page.mouse.click(x, y)
+    count = _list_count(page)  # one click, same tab
+    query = parse_qs(urlparse(page.url).query)
+    assert query["figure"] == [figure] and query["period"] == ["custom"] and query["from"] == query["to"]
+    assert query["from"][0][5:] == day  # the day clicked
+    assert count == shown  # the list holds exactly the appeals the point counts
+    page.screenshot(path=str(artifacts_dir / f"trend_click_{figure}.png"))
+    page.close()

@@ -14,14 +14,19 @@ def trend(df: pd.DataFrame, height: int, today=None) -> go.Figure:
     done = df[df["day"].dt.date != today] if today is not None else df
     part = df[df["day"].dt.date == today] if today is not None else df.iloc[0:0]
     fig = go.Figure()
+    # every day is a point that can be clicked (a click opens that day's list); "closest" hovering, because
+    # plotly selects nothing on a click under a unified hover
     fig.add_scatter(x=done["day"], y=done["received"], name="受理", mode="lines+markers",
-                    line=dict(color=theme.ACCENT, width=2), marker=dict(size=4))
-    fig.add_scatter(x=done["day"], y=done["closed"], name="办结", mode="lines",
-                    line=dict(color=theme.GREEN, width=2, dash="dot"))
+                    line=dict(color=theme.ACCENT, width=2), marker=dict(size=5),
+                    hovertemplate="%{x|%m-%d} 受理 %{y:,} 件<extra>点击查看工单</extra>")
+    fig.add_scatter(x=done["day"], y=done["closed"], name="办结", mode="lines+markers",
+                    line=dict(color=theme.GREEN, width=2, dash="dot"), marker=dict(size=4),
+                    hovertemplate="%{x|%m-%d} 办结 %{y:,} 件<extra>点击查看工单</extra>")
     if not part.empty:
         fig.add_scatter(x=part["day"], y=part["received"], name="今日（进行中）", mode="markers",
-                        marker=dict(size=8, color="rgba(0,0,0,0)", line=dict(color=theme.ACCENT, width=2)))
-    fig.update_layout(**theme.plotly_layout(height, showlegend=True, hovermode="x unified",
+                        marker=dict(size=8, color="rgba(0,0,0,0)", line=dict(color=theme.ACCENT, width=2)),
+                        hovertemplate="%{x|%m-%d} 受理 %{y:,} 件（进行中）<extra>点击查看工单</extra>")
+    fig.update_layout(**theme.plotly_layout(height, showlegend=True, hovermode="closest",
                                             legend=dict(orientation="h", x=0, y=1.14, font=dict(size=11))))
     fig.update_xaxes(tickformat="%m-%d", gridcolor="rgba(255,255,255,.06)", nticks=8)
     fig.update_yaxes(gridcolor="rgba(255,255,255,.08)", rangemode="tozero")
