@@ -385,6 +385,13 @@ def heat_bins(key: Token, scope: Scope, period: Period, as_of: dt.datetime, cell
 
 @_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def region_context(key: Token, scope: Scope, codes: tuple[str, ...]) -> pd.DataFrame:
+    """The district, street and community names of regions inside the scope (to tell equal names apart)."""
+    return queries.region_context(_con(), scope, list(codes))
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def ancestors(key: Token, code: str) -> pd.DataFrame:
     return queries.ancestors(_con(), code)
 

@@ -93,6 +93,25 @@ def level_counts(conn, scope: Scope) -> dict[str, int]:
     return {str(k): int(v) for k, v in zip(df["level"], df["n"])}
 
 
+CONTEXT_LEVELS = ("district", "street", "community")
+
+
+def region_context(conn, scope: Scope, codes: list[str]) -> pd.DataFrame:
+    """For regions inside the scope: ``code`` and the names of their district, street and community
+    (``district``, ``street``, ``community``; None where a region has no such ancestor). Lists that span
+    several parents use them to tell equal names apart."""
+    if not codes:
+        return pd.DataFrame(columns=["code", *CONTEXT_LEVELS])
+    named = {level: regions.alias(f"r_{level}") for level in CONTEXT_LEVELS}
+    source = region_paths
+    for level, alias in named.items():
+        source = source.outerjoin(alias, alias.c.code == region_paths.c[PATH_COLUMNS[level]])
+    stmt = (select(region_paths.c.code, *(alias.c.name.label(level) for level, alias in named.items()))
+            .select_from(source)
+            .where(_regions_in_scope(scope), region_paths.c.code.in_([str(c) for c in codes])))
+    return run(conn, stmt)
+
+
 def region_shapes(conn, scope: Scope, level: str) -> pd.DataFrame:
     """Code, name, population and WKB geometry of the scope's regions at ``level`` that have an outline."""
     stmt = (
@@ -290,7 +309,7 @@ def department_stats(conn, scope: Scope, period: Period, as_of: dt.datetime, lim
     )
     stmt = (
         select(agg.c.code, func.coalesce(departments.c.name, agg.c.code).label("name"), departments.c.level,
-               *[agg.c[k] for k in keys if k != "valid"])
+               departments.c.region_code, *[agg.c[k] for k in keys if k != "valid"])
         .select_from(agg.outerjoin(departments, departments.c.code == agg.c.code))
         .order_by(agg.c.received.desc(), agg.c.code)
         .limit(limit)

@@ -88,3 +88,33 @@ def channel_names(channels) -> list[str]:
     names = [label(CHANNELS, c) for c in channels]
     shared = {n for n in names if names.count(n) > 1}
     return [f"{n}（{c}）" if n in shared else n for n, c in zip(names, channels)]
+
+
+def distinct_names(names, contexts, keys=None) -> list[str]:
+    """Names as a list spanning several parents must show them: a name that more than one entity shares
+    gets its parents, coarsest first, as far down as it takes to tell the entities apart
+    ("北城社区第6网格（铁东区）", "湖南街道办事处（铁西区·湖南街道）"). ``contexts``: for each entry, its
+    ancestors' names coarsest first (None where unknown); ``keys``: entries with the same key are the same
+    entity (a grid listed once per category), which need nothing to tell them apart."""
+    names = ["" if n is None else str(n) for n in names]
+    contexts = [tuple(c for c in ctx if c) for ctx in contexts]
+    keys = list(range(len(names))) if keys is None else list(keys)
+    out = list(names)
+    groups: dict[str, dict] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name, {}).setdefault(keys[i], i)  # one representative entry per entity
+    for entities in groups.values():
+        if len(entities) < 2:
+            continue
+        rows = list(entities.values())
+        depth = max((len(contexts[i]) for i in rows), default=0)
+        labels: dict[int, tuple] = {}
+        for d in range(1, depth + 1):
+            labels = {i: contexts[i][:d] for i in rows}
+            if len(set(labels.values())) == len(rows):
+                break
+        shown = {keys[i]: labels.get(i) for i in rows}
+        for j, name in enumerate(names):
+            if keys[j] in shown and name == names[rows[0]] and shown[keys[j]]:
+                out[j] = f"{name}（{'·'.join(shown[keys[j]])}）"
+    return out

@@ -225,13 +225,22 @@ def ranking_table(key, scope: Scope, level: str, period: Period, as_of: dt.datet
     })
 
 
+def with_parents(key, scope: Scope, names, codes) -> list[str]:
+    """``names`` of regions (or of units placed in them, by ``codes``), a shared name with its district,
+    street… as far as it takes to tell them apart (``fmt.distinct_names``)."""
+    codes = ["" if c is None else str(c) for c in codes]
+    context = cached.region_context(key, scope, tuple(sorted({c for c in codes if c})))
+    by_code = {row.code: (row.district, row.street, row.community) for row in context.itertuples(index=False)}
+    return fmt.distinct_names(list(names), [by_code.get(c, ()) for c in codes], keys=codes)
+
+
 def department_table(key, scope: Scope, period: Period, as_of: dt.datetime, view: ViewParams) -> None:
     df = cached.department_stats(key, scope, period, as_of)
     if df.empty:
         widgets.empty_state("该时段没有承办单位数据。")
         return
     out = pd.DataFrame({
-        "承办单位": df["name"],
+        "承办单位": with_parents(key, scope, df["name"], df["region_code"]),
         "受理": df["received"],
         "办结": df["closed"],
         "办结率%": (df["completion_rate"] * 100).round(1),
@@ -329,7 +338,7 @@ def hotspot_section(key, scope: Scope, period: Period, as_of: dt.datetime, view:
             window = {"period": "custom", "from": found["window_start"].iloc[0].isoformat(timespec="seconds"),
                       "to": as_of.isoformat(timespec="seconds")}
             st.dataframe(pd.DataFrame({
-                "网格": found["name"],
+                "网格": with_parents(key, scope, found["name"], found["region_code"]),
                 "类别": found["category"],
                 "近期件数": found["observed"],
                 "期望": found["expected"].round(1),
@@ -347,7 +356,7 @@ def hotspot_section(key, scope: Scope, period: Period, as_of: dt.datetime, view:
             widgets.empty_state("该时段没有重复诉求簇。")
         else:
             st.dataframe(pd.DataFrame({
-                "网格": clusters["grid_name"],
+                "网格": with_parents(key, scope, clusters["grid_name"], clusters["region_code"]),
                 "类别": clusters["category"],
                 "件数": clusters["count"],
                 "首次": clusters["first_at"].dt.strftime("%Y-%m-%d"),
