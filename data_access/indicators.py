@@ -44,34 +44,52 @@ class Indicator:
     kind: str  # count | rate | per_10k
     numerator: str
     denominator: str = ""
+    # the same, as the screens say it (tooltips)
+    numerator_zh: str = ""
+    denominator_zh: str = ""
 
 
 INDICATORS: dict[str, Indicator] = {i.key: i for i in (
-    Indicator("received", "受理量", "count", "appeals received in the period (cancelled ones included)"),
-    Indicator("closed", "办结量", "count", "received in the period and closed by the as-of time"),
-    Indicator("cancelled", "撤销量", "count", "received in the period and cancelled by the as-of time"),
+    Indicator("received", "受理量", "count", "appeals received in the period (cancelled ones included)",
+              numerator_zh="本期受理的诉求（含已撤销）"),
+    Indicator("closed", "办结量", "count", "received in the period and closed by the as-of time",
+              numerator_zh="本期受理、截至统计时点已办结的诉求"),
+    Indicator("cancelled", "撤销量", "count", "received in the period and cancelled by the as-of time",
+              numerator_zh="本期受理、截至统计时点已撤销的诉求"),
     Indicator("overdue_open", "超期", "count",
               "received in the period, open at the as-of time and past their deadline (a paused appeal only "
-              "if its deadline had passed before the pause)"),
+              "if its deadline had passed before the pause)",
+              numerator_zh="本期受理、统计时点仍在办且已过办理时限的诉求（挂起的诉求仅当挂起前已超期时计入）"),
     Indicator("due_soon_open", "临期", "count",
               "received in the period, open and not paused at the as-of time, not yet due, and past its yellow "
               "moment: remaining working time at most 20% of the allowed time or 1 working day (the default "
-              "thresholds), whichever comes first"),
-    Indicator("completion_rate", "办结率", "rate", "closed", "received − cancelled"),
+              "thresholds), whichever comes first",
+              numerator_zh="本期受理、统计时点在办且未挂起、尚未到期但已进入临期的诉求：剩余工作时间不超过"
+                           "允许时间的 20% 或 1 个工作日（默认阈值），以先到者为准"),
+    Indicator("completion_rate", "办结率", "rate", "closed", "received − cancelled",
+              numerator_zh="已办结", denominator_zh="受理 − 撤销"),
     Indicator("on_time_rate", "按时办结率", "rate", "closed on or before the deadline",
-              "appeals that are due: closed (with a deadline and a closing time) + open past the deadline"),
+              "appeals that are due: closed (with a deadline and a closing time) + open past the deadline",
+              numerator_zh="在办理时限内办结",
+              denominator_zh="应办结的诉求：已办结（有办理时限和办结时间）+ 在办已超期"),
     Indicator("feedback_on_time_rate", "按时反馈率", "rate",
               "first feedback given on or before the feedback deadline",
-              "appeals due for feedback: feedback given, or the feedback deadline passed without it"),
-    Indicator("satisfaction_rate", "满意率", "rate", "rated 满意 or 基本满意", "closed appeals rated in the callback"),
-    Indicator("callback_rate", "回访率", "rate", "closed appeals rated in the callback", "closed"),
+              "appeals due for feedback: feedback given, or the feedback deadline passed without it",
+              numerator_zh="在反馈时限内首次反馈", denominator_zh="应反馈的诉求：已反馈，或反馈时限已过仍未反馈"),
+    Indicator("satisfaction_rate", "满意率", "rate", "rated 满意 or 基本满意", "closed appeals rated in the callback",
+              numerator_zh="评价为满意或基本满意", denominator_zh="已办结且回访有评价"),
+    Indicator("callback_rate", "回访率", "rate", "closed appeals rated in the callback", "closed",
+              numerator_zh="已办结且回访有评价", denominator_zh="已办结"),
     Indicator("in_grid_rate", "网格内解决率", "rate", "closed at grid or community level",
-              "closed (with a known handling level)"),
+              "closed (with a known handling level)",
+              numerator_zh="在网格或社区层级办结", denominator_zh="已办结（办理层级明确）"),
     Indicator("in_street_rate", "街道内解决率", "rate", "closed at grid, community or street level",
-              "closed (with a known handling level)"),
+              "closed (with a known handling level)",
+              numerator_zh="在网格、社区或街道层级办结", denominator_zh="已办结（办理层级明确）"),
     Indicator("repeat_rate", "重复诉求率", "rate", "appeals flagged as repeating an earlier one",
-              "received − cancelled"),
-    Indicator("per_10k", "每万人诉求量", "per_10k", "(received − cancelled) × 10,000", "residents of the region"),
+              "received − cancelled", numerator_zh="标记为重复诉求", denominator_zh="受理 − 撤销"),
+    Indicator("per_10k", "每万人诉求量", "per_10k", "(received − cancelled) × 10,000", "residents of the region",
+              numerator_zh="（受理 − 撤销）× 10,000", denominator_zh="辖区常住人口"),
 )}
 
 COUNT_KEYS = ("received", "closed", "cancelled", "overdue_open", "due_soon_open")

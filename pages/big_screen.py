@@ -104,7 +104,7 @@ def screen() -> None:
         event = st.plotly_chart(charts.trend(cached.daily_trend(key, scope, last30, as_of), 262 - banner // 3, today),
                                 config=theme.PLOTLY_CONFIG, key="trend", **clicks)
         region.open_selected_day(event if clicks else None, scope, view, as_of)
-        widgets.panel_title("诉求类别 Top 10", period_label)
+        widgets.panel_title("诉求类别前10位", period_label)
         event = st.plotly_chart(charts.categories(cached.category_counts(key, scope, period, as_of), 282 - banner // 3),
                                 config=theme.PLOTLY_CONFIG, key="categories", **clicks)
         region.open_selected_bar(event if clicks else None, scope, view, "category", as_of)

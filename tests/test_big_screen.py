@@ -110,7 +110,7 @@ def test_big_screen_has_every_panel(app):
     at = app()
     assert not at.exception
     titles = " ".join(h.value for h in at.get("html"))
-    for panel in ("近30天受理与办结", "诉求类别 Top 10", "受理渠道", "街道排名", "最新超期工单", "诉求分布", "数据截至"):
+    for panel in ("近30天受理与办结", "诉求类别前10位", "受理渠道", "街道排名", "最新超期工单", "诉求分布", "数据截至"):
         assert panel in titles, panel
     assert len(at.get("plotly_chart")) == 3
     assert len(at.get("deck_gl_json_chart")) == 1

@@ -122,7 +122,7 @@ def compared_tiles(key, scope: Scope, period: Period, as_of: dt.datetime, view: 
 
 def _help(ind: str, name: str, period_label: str, as_of: dt.datetime) -> str:
     spec = INDICATORS[ind]
-    text = f"{spec.label}：{spec.numerator}" + (f" ÷ {spec.denominator}" if spec.denominator else "")
+    text = f"{spec.label}：{spec.numerator_zh}" + (f" ÷ {spec.denominator_zh}" if spec.denominator_zh else "")
     return (f"{text}。范围：{name}；时间：{period_label}；截至 {fmt.stamp(as_of)}。"
             "同比：去年同期；上级平均：计数为上级区域的各同级区域平均，比率为上级区域整体。")
 
@@ -331,7 +331,7 @@ def hotspot_section(key, scope: Scope, period: Period, as_of: dt.datetime, view:
     left, right = st.columns(2)
     with left:
         found = cached.emerging_hotspots(key, scope, as_of, EMERGING_DAYS, "grid")
-        widgets.panel_title("新发热点", f"近{EMERGING_DAYS}天显著高于本网格同期基线（泊松检验，Bonferroni 校正）")
+        widgets.panel_title("新发热点", f"近{EMERGING_DAYS}天显著高于本网格同期基线（泊松检验，已做多重比较校正）")
         if found.empty:
             widgets.empty_state("近期没有显著上升的网格与类别。")
         else:

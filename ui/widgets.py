@@ -73,9 +73,9 @@ def tile(column, key: str, label: str, value: str, help_text: str) -> None:
 
 def indicator_help(key: str, period_label: str, scope_label: str, as_of: dt.datetime) -> str:
     ind = INDICATORS[key]
-    text = f"{ind.label}：{ind.numerator}"
-    if ind.denominator:
-        text += f" ÷ {ind.denominator}"
+    text = f"{ind.label}：{ind.numerator_zh}"
+    if ind.denominator_zh:
+        text += f" ÷ {ind.denominator_zh}"
     return f"{text}。范围：{scope_label}；时间：{period_label}；截至 {fmt.stamp(as_of)}。"
 
 
