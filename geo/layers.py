@@ -113,13 +113,59 @@ def _jsonable(value):
     return value
 
 
-def quantile_colors(values: pd.Series, palette=PALETTE) -> tuple[list[list[int]], list[float]]:
-    """A colour per value by quantile class, and the class breaks (for the legend).
+# the colour of every region when the values hardly differ (no class would mean anything)
+NEUTRAL = (96, 125, 160)
+# below this relative spread ((max - min) / max) the values are shown as one colour
+NO_SPREAD = 0.05
+# with fewer regions than this, classes are equal intervals of the range (quantiles of a handful of
+# values would paint 157 and 163 as opposite ends of the scale)
+FEW = 12
 
-    Class k holds the values in (break k-1, break k]: a value equal to a break
-    takes the lower class. So where many regions share the lowest value (a quiet
-    day: every region 0), they are all "low", never "high".
+
+@dataclass(frozen=True)
+class Classes:
+    """The colour of each value, and how the classes were made (for an honest legend)."""
+
+    colors: list[list[int]]
+    breaks: list[float]  # the upper bound of every class but the last
+    method: str  # "quantile" | "equal" | "none" (no spread: one neutral colour) | "empty"
+    low: float | None  # the data's range
+    high: float | None
+
+
+def classify(values: pd.Series, palette=PALETTE) -> Classes:
+    """Colour classes that reflect the real spread of the values.
+
+    * no spread (all equal, or within ``NO_SPREAD`` of each other): one neutral colour;
+    * a handful of regions (fewer than ``FEW``): equal intervals of [min, max];
+    * otherwise quantile classes, each holding about as many regions.
+
+    Class k holds the values in (break k-1, break k]: a value equal to a break takes the lower class, so
+    regions sharing the lowest value are all "low".
     """
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    finite = v[np.isfinite(v)]
+    if finite.size == 0:
+        return Classes([[*NO_DATA, 120] for _ in v], [], "empty", None, None)
+    low, high = float(finite.min()), float(finite.max())
+    scale = max(abs(low), abs(high))
+    if high - low <= NO_SPREAD * scale or high == low:
+        colors = [[*NEUTRAL, 190] if np.isfinite(x) else [*NO_DATA, 120] for x in v]
+        return Classes(colors, [], "none", low, high)
+    k = len(palette)
+    if finite.size < FEW:
+        breaks = low + (high - low) * np.arange(1, k) / k
+        method = "equal"
+    else:
+        breaks = np.quantile(finite, np.arange(1, k) / k)
+        method = "quantile"
+    classes = np.searchsorted(breaks, v, side="left")
+    colors = [[*palette[c], 190] if np.isfinite(x) else [*NO_DATA, 120] for x, c in zip(v, classes)]
+    return Classes(colors, [float(b) for b in breaks], method, low, high)
+
+
+def quantile_colors(values: pd.Series, palette=PALETTE) -> tuple[list[list[int]], list[float]]:
+    """A colour per value by quantile class, and the class breaks (hexagon counts: many values, any spread)."""
     v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     finite = v[np.isfinite(v)]
     if finite.size == 0:
@@ -183,9 +229,10 @@ def heat_layer(bins: pd.DataFrame, layer_id: str = "heat") -> pdk.Layer:
         get_position=["x", "y"],
         get_weight="n",
         radius_pixels=28,
-        intensity=1.2,
-        threshold=0.08,
-        opacity=0.55,
+        intensity=1.0,
+        # only real concentrations glow, and faintly enough that the region colours under them still read
+        threshold=0.3,
+        opacity=0.35,
         aggregation="SUM",
     )
 

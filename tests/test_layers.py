@@ -75,3 +75,42 @@ def test_deck_json_is_compact_utf8_with_no_basemap_by_default():
     with_tiles = json.loads(layers.make_deck([], layers.fit_view(layers.Bounds(122, 41, 123, 42)),
                                              tile_url="http://t/{z}/{x}/{y}.png").to_json())
     assert with_tiles["mapStyle"].startswith("data:application/json")
+
+
+@pytest.mark.parametrize("values, method", [
+    ([0, 0, 0, 0], "none"),                     # nothing anywhere: one neutral colour, not an all-red map
+    ([157.0, 159.0, 161.0, 163.0], "none"),     # four districts within 4 %: no class would mean anything
+    ([100.0, 130.0, 160.0, 200.0], "equal"),    # a handful of regions: equal intervals of the range
+    (list(range(40)), "quantile"),              # many regions: quantiles
+    ([None, None], "empty"),
+])
+def test_classes_reflect_the_real_spread(values, method):
+    classes = layers.classify(pd.Series(values, dtype=float))
+    assert classes.method == method
+    if method == "none":
+        assert {tuple(c[:3]) for c in classes.colors} == {layers.NEUTRAL}
+    if method == "equal":  # 100 is the lowest class, 200 the highest, 160 in the middle of the range
+        first, last = layers.PALETTE[0], layers.PALETTE[-1]
+        assert classes.colors[0][:3] == list(first) and classes.colors[3][:3] == list(last)
+        assert classes.colors[2][:3] == list(layers.PALETTE[4])
+        assert (classes.low, classes.high) == (100.0, 200.0)
+
+
+def test_the_legend_says_how_the_colours_were_made():
+    from streamlit.testing.v1 import AppTest
+
+    def script(values):
+        import pandas as pd
+
+        from geo import layers
+        from ui import widgets
+
+        widgets.legend(layers.classify(pd.Series(values, dtype=float)), layers.PALETTE, "每万人诉求量")
+
+    texts = {}
+    for name, values in {"none": [157.0, 163.0], "equal": [100.0, 200.0, 150.0], "quantile": list(range(30))}.items():
+        at = AppTest.from_function(script, args=(values,))
+        at.run()
+        texts[name] = " ".join(h.proto.body for h in at.get("html"))
+    assert "157.0–163.0" in texts["none"] and "差异很小" in texts["none"] and "高" not in texts["none"]
+    assert "等距分级" in texts["equal"] and "分位数分级" in texts["quantile"]

@@ -44,7 +44,7 @@ def colour_measure(values) -> tuple[str, str]:
 
 def _with_values(feats: list[dict], values, measure: str) -> list[dict]:
     """Copies of the features with this period's figures and colours as properties."""
-    colors, _ = layers.quantile_colors(values[measure])
+    colors = layers.classify(values[measure]).colors
     by_code = {}
     for (_, row), color in zip(values.iterrows(), colors):
         by_code[row["code"]] = {
@@ -64,7 +64,7 @@ def _with_values(feats: list[dict], values, measure: str) -> list[dict]:
 
 
 def build_deck(key, scope: Scope, period: Period, as_of: dt.datetime, *, tile_url: str = ""):
-    """The deck for the scope, its choropleth level, the legend breaks and the measure's label."""
+    """The deck for the scope, its choropleth level, its colour classes and the measure's label."""
     counts = cached.level_counts(key, scope)
     below = levels_below(counts, scope)
     level = layers.map_level(counts, below)
@@ -75,7 +75,7 @@ def build_deck(key, scope: Scope, period: Period, as_of: dt.datetime, *, tile_ur
         return None, level, [], ""
     values = cached.children(key, scope, period, as_of, level)
     measure, measure_label = colour_measure(values)
-    _, breaks = layers.quantile_colors(values[measure])
+    classes = layers.classify(values[measure])
     deck_layers = [layers.choropleth_layer(_with_values(feats, values, measure))]
     from .region import hotspot_outline_layer
 
@@ -92,15 +92,15 @@ def build_deck(key, scope: Scope, period: Period, as_of: dt.datetime, *, tile_ur
     if hot is not None:  # on top of everything
         deck_layers.append(hot)
     deck = layers.make_deck(deck_layers, layers.fit_view(bounds, 1000, 880), tooltip=TOOLTIP, tile_url=tile_url)
-    return deck, level, breaks, measure_label
+    return deck, level, classes, measure_label
 
 
 def render(key, scope: Scope, period: Period, period_label: str, as_of: dt.datetime, *, height: int,
            tile_url: str = "") -> None:
-    deck, level, breaks, measure_label = build_deck(key, scope, period, as_of, tile_url=tile_url)
+    deck, level, classes, measure_label = build_deck(key, scope, period, as_of, tile_url=tile_url)
     if deck is None:
         widgets.empty_state("该范围没有可显示的区域边界。", "导入边界：python -m data_access import-regions …")
         return
     widgets.panel_title(f"{LEVEL_LABELS[level]}诉求分布", f"{period_label}{measure_label} · 热力为近7天 · 红框为新发热点")
     st.pydeck_chart(deck, height=height, key="bigmap")
-    widgets.legend(breaks, layers.PALETTE, measure_label)
+    widgets.legend(classes, layers.PALETTE, measure_label, fmt.count if measure_label == "受理量" else fmt.per_10k)

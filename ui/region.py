@@ -160,7 +160,8 @@ def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.dateti
     if not values[metric].notna().any() and metric == "per_10k":  # regions without populations
         metric, label = "received", "受理量（无人口数据）"
     palette = list(reversed(layers.PALETTE)) if good else layers.PALETTE
-    colors, breaks = layers.quantile_colors(values[metric], palette)
+    classes = layers.classify(values[metric], palette)
+    colors = classes.colors
     by_code = {}
     for (_, row), color in zip(values.iterrows(), colors):
         by_code[row["code"]] = {
@@ -194,7 +195,7 @@ def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.dateti
     if hexagons:
         st.caption("六边形：近7天诉求件数（颜色越暖越多）；红框：新发热点；点击区域进入下一级")
     else:
-        widgets.legend(breaks, palette, label)
+        widgets.legend(classes, palette, label, fmt.rate if metric.endswith("_rate") else fmt.per_10k)
     objects = (event.selection.get("objects") or {}) if event else {}
     picked = objects.get("choropleth") or objects.get("children-pick")
     if picked:

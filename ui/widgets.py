@@ -84,13 +84,23 @@ def panel_title(title: str, note: str = "") -> None:
     st.html(f'<div class="panel-title">{html.escape(title)}{small}</div>')
 
 
-def legend(breaks: list[float], palette, caption: str) -> None:
-    if not breaks:
+def legend(classes, palette, caption: str, fmt_value=None) -> None:
+    """The map's legend, saying how its colours were made (``geo.layers.classify``)."""
+    from geo import layers
+
+    show = fmt_value or fmt.per_10k
+    if classes.method == "empty":
+        return
+    if classes.method == "none":
+        sw = f'<span class="sw" style="background: rgb{tuple(layers.NEUTRAL)}"></span>'
+        span = show(classes.low) if classes.low == classes.high else f"{show(classes.low)}–{show(classes.high)}"
+        st.html(f'<div class="legend"><span class="lb">{html.escape(caption)}</span>{sw}'
+                f'<span class="lb">{span} · 各区域差异很小，统一着色</span></div>')
         return
     cells = "".join(f'<span class="sw" style="background: rgb{tuple(c)}"></span>' for c in palette)
-    lo, hi = fmt.per_10k(breaks[0]), fmt.per_10k(breaks[-1])
-    st.html(f'<div class="legend"><span class="lb">{html.escape(caption)}　低 ≤{lo}</span>{cells}'
-            f'<span class="lb">≥{hi} 高</span></div>')
+    how = "等距分级" if classes.method == "equal" else "分位数分级（每级区域数相近）"
+    st.html(f'<div class="legend"><span class="lb">{html.escape(caption)}　低 {show(classes.low)}</span>{cells}'
+            f'<span class="lb">{show(classes.high)} 高 · {how}</span></div>')
 
 
 def empty_state(message: str, hint: str = "") -> None:
