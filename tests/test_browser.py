@@ -347,8 +347,12 @@ def test_an_export_downloads_a_file_and_is_audited(server, chrome, artifacts_dir
     finally:
         page.screenshot(path=str(artifacts_dir / "case_list_export.png"))
     path = info.value.path()
-    text = open(path, encoding="utf-8-sig").read()
-    assert "工单号" in text and text.count("\n") > 10
+    import csv
+
+    table = list(csv.reader(open(path, encoding="utf-8-sig")))
+    assert table[0][0] == "工单号"
+    on_screen = int(page.locator(".case-title .n").inner_text().replace(",", ""))
+    assert len(table) - 1 == on_screen > 10  # the file holds the rows the page counts
     rows = exports()
     assert len(rows) == before + 1 and rows[-1].actor == "staff" and rows[-1].target == "received"
 
@@ -356,9 +360,21 @@ def test_an_export_downloads_a_file_and_is_audited(server, chrome, artifacts_dir
     page.goto(f"{url}/alerts")
     button = page.get_by_role("button", name="导出督办单（Excel）")
     button.wait_for(timeout=60_000)
+    totals = page.locator(".alert-totals").inner_text()
     with page.expect_download(timeout=60_000) as info:
         button.click()
-    assert open(info.value.path(), "rb").read(2) == b"PK"  # an xlsx is a zip
+    import io
+    import re
+
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(open(info.value.path(), "rb").read())).worksheets[0]
+    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert cells[0][:3] == ["序号", "预警", "工单号"]
+    red, yellow = (int(n.replace(",", "")) for n in re.findall(r"（[红黄]灯）\s*([\d,]+)\s*件", totals))
+    body = cells[1:]
+    assert len(body) == red + yellow > 0  # every red and yellow appeal the page counts
+    assert sum(1 for r in body if r[1] == "超期") == red and sum(1 for r in body if r[1] == "临期") == yellow
     rows = exports()
     assert len(rows) == before + 2 and rows[-1].actor == "staff" and rows[-1].target == "督办单"
     page.close()
