@@ -415,3 +415,43 @@ def test_a_click_on_a_trend_point_opens_that_days_list(server, chrome, artifacts
     assert count == shown  # the list holds exactly the appeals the point counts
     page.screenshot(path=str(artifacts_dir / f"trend_click_{figure}.png"))
     page.close()
+
+
+@pytest.fixture(scope="module")
+def year_server(tmp_path_factory, artifacts_dir):
+    """A small demo over more than a year, so that 同比 is known."""
+    folder = tmp_path_factory.mktemp("browser-year")
+    env = demo.build(folder, appeals=5000, months=14)
+    _accounts(env)
+    with browser.streamlit_server(env, artifacts_dir / "streamlit-server-year.log") as url:
+        yield url
+
+
+def test_the_region_tiles_arrows_and_colours_as_rendered(year_server, chrome, artifacts_dir):
+    """Down is ↓ and up is ↑; green is better and red is worse for each indicator; 持平 has neither."""
+    from ui.region import LOWER_IS_BETTER, TILES
+
+    url = year_server
+    page = _signed_in_page(chrome, url, "/region?period=30d", width=1920, height=1080)
+    page.locator('[data-testid="stMetricDelta"]').first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    seen = 0
+    for ind, label, _ in TILES:
+        delta = page.locator(f".st-key-tile-{ind} [data-testid='stMetricDelta']")
+        if delta.count() == 0:
+            continue  # no 同比 (last year not covered by the data)
+        text = delta.inner_text().strip()
+        icons = delta.locator("[data-testid^='stMetricDeltaIcon']")
+        red, green, blue = (int(v) for v in delta.evaluate("e => getComputedStyle(e).color")[4:-1].split(",")[:3])
+        if text == "持平":
+            assert icons.count() == 0 and abs(red - green) < 40, (ind, text)
+            continue
+        down = text.startswith("-")
+        assert icons.first.get_attribute("data-testid") == ("stMetricDeltaIcon-Down" if down
+                                                              else "stMetricDeltaIcon-Up"), (ind, text)
+        better = down if ind in LOWER_IS_BETTER else not down
+        assert (green > red) == better, (ind, text, (red, green, blue))
+        seen += 1
+    assert seen >= 3
+    page.screenshot(path=str(artifacts_dir / "region_tiles_1920.png"))
+    page.close()
