@@ -118,10 +118,49 @@ def artifacts_dir() -> Path:
 # ------------------------------------------------------- server databases ---
 # Tests that need PostgreSQL or MariaDB use the local servers (as on CI); on a
 # machine without them they skip, saying why.
-SERVER_URLS = {
+BASE_SERVER_URLS = {
     "postgresql": os.environ.get("APPEALS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
     "mariadb": os.environ.get("APPEALS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
 }
+# The suite runs in parallel workers (pytest-xdist): each worker but the first gets a database of its own
+# on each server (test_gw1, …), created from the first's connection, so that resets never collide.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+def _worker_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    if WORKER == "gw0":
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+SERVER_URLS = {kind: _worker_url(url) for kind, url in BASE_SERVER_URLS.items()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_databases():
+    """Create this worker's databases on the servers that answer (a server that does not is skipped later)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    if WORKER == "gw0":
+        return
+    for kind, base in BASE_SERVER_URLS.items():
+        name = make_url(SERVER_URLS[kind]).database
+        engine = make_engine(base, connect_timeout=3)
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                if kind == "postgresql":
+                    if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+                        conn.execute(text(f'CREATE DATABASE "{name}"'))  # a name made here, not from input
+                else:
+                    conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{name}`"))
+        except Exception:  # noqa: BLE001 - no server here: its tests skip, saying why
+            pass
+        finally:
+            engine.dispose()
 
 
 def _reset(engine) -> None:
