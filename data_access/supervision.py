@@ -45,8 +45,8 @@ from .workcal import add_working_days
 
 __all__ = [
     "DEFAULT_ALLOWANCE_WORKDAYS", "ESCALATION_PREFIX", "LEVEL_ORDER", "SYSTEM_ACTOR", "SupervisionError",
-    "answer", "default_due_at", "escalate_overdue", "event_note", "next_level", "supervise",
-    "unsatisfied_candidates",
+    "answer", "answer_note", "default_due_at", "escalate_note", "escalate_overdue", "event_note", "next_level",
+    "replaced_note", "supervise", "unsatisfied_candidates",
 ]
 
 # the levels, lowest first; escalation moves one step to the right
@@ -103,6 +103,23 @@ def _minute(t: dt.datetime) -> str:
 def event_note(level: str, reason: str, due_at: dt.datetime) -> str:
     """The note of a ``supervise`` event: level, reason and due time."""
     return f"{level_label(level)}级督办：{reason}（答复期限 {_minute(due_at)}）"
+
+
+def replaced_note(replaced: Iterable[tuple[str, int]]) -> str:
+    """What a ``supervise`` event adds when the new supervision replaces open ones (level, id)."""
+    return "；" + "、".join(f"{level_label(level)}级督办 #{sid}" for level, sid in replaced) + " 随之升级"
+
+
+def answer_note(level: str, supervision_id: int, text: str, late: bool) -> str:
+    """The note of an ``answer`` event: which supervision, whether late, and the answer."""
+    return f"答复{level_label(level)}级督办 #{supervision_id}{'（逾期答复）' if late else ''}：{text}"
+
+
+def escalate_note(old_level: str, old_id: int, old_due: dt.datetime, level: str, new_id: int,
+                  new_due: dt.datetime) -> str:
+    """The note of an ``escalate`` event: the supervision left unanswered and the one replacing it."""
+    return (f"{level_label(old_level)}级督办 #{old_id} 逾期未答复（答复期限 {_minute(old_due)}），"
+            f"升级为{level_label(level)}级督办 #{new_id}（答复期限 {_minute(new_due)}）")
 
 
 def _root_reason(reason: str) -> str:
@@ -297,7 +314,7 @@ def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: 
             new_ids.append(new_id)
             note = event_note(level, reason, due_at)
             if replaced:
-                note += "；" + "、".join(f"{level_label(o.level)}级督办 #{o.id}" for o in replaced) + " 随之升级"
+                note += replaced_note((o.level, o.id) for o in replaced)
             events.append(dict(appeal_id=aid, event_type="supervise", event_at=now, actor=supervisor, note=note))
             audits.append(dict(at=now, actor=(account or supervisor)[:_MAX_ACTOR], action="supervise", target=aid,
                                region_code=region,
@@ -341,7 +358,7 @@ def answer(engine: Engine, supervision_id: int, *, answer: str, actor: str, now:
         if done.rowcount != 1:
             raise SupervisionError(f"督办 #{sid} 刚刚发生变化，请刷新后重试")
         late = now > row.due_at
-        note = f"答复{level_label(row.level)}级督办 #{sid}{'（逾期答复）' if late else ''}：{text}"
+        note = answer_note(row.level, sid, text, late)
         conn.execute(insert(schema.appeal_events).values(appeal_id=row.appeal_id, event_type="answer", event_at=now,
                                                           actor=actor, note=note))
         conn.execute(insert(schema.audit_log).values(
@@ -401,8 +418,7 @@ def escalate_overdue(engine: Engine, *, now: dt.datetime | None = None,
             pairs.append((int(old.id), new_id))
             events.append(dict(
                 appeal_id=old.appeal_id, event_type="escalate", event_at=now, actor=SYSTEM_ACTOR,
-                note=(f"{level_label(old.level)}级督办 #{old.id} 逾期未答复（答复期限 {_minute(old.due_at)}），"
-                      f"升级为{level_label(level)}级督办 #{new_id}（答复期限 {_minute(new_due)}）")))
+                note=escalate_note(old.level, old.id, old.due_at, level, new_id, new_due)))
             audits.append(dict(at=now, actor=SYSTEM_ACTOR, action="escalate", target=old.appeal_id,
                                region_code=region,
                                detail=_detail(supervision_id=new_id, escalated_from=int(old.id), level=level,

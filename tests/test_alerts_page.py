@@ -8,6 +8,7 @@ supervisions are checked in the system of record's own tables.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pandas as pd
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from data_access import alerts, schema
+from data_access import alerts, schema, supervision
 from data_access.clock import local_now
 from data_access.scope import Period, Scope
 from data_access.sor_views import ensure_views
@@ -190,6 +191,56 @@ def _rows(engine, table, **where):
         stmt = stmt.where(table.c[column].in_(value) if isinstance(value, (list, tuple)) else table.c[column] == value)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def _timeline(at: AppTest) -> list[tuple[str, str, str]]:
+    """The case detail's timeline: (label, time, note) of each entry, oldest first."""
+    items = re.findall(r'<span class="ev">(.*?)</span><span class="when">(.*?)</span>.*?<div class="note">(.*?)</div>',
+                       _html(at))
+    return [(label, when, html.unescape(note)) for label, when, note in items]
+
+
+def test_every_answered_supervision_of_the_demo_has_its_answer_event_and_the_detail_agrees(page, city):
+    _, engine, _ = city
+    sups = pd.DataFrame(_rows(engine, schema.supervisions))
+    answered = sups[sups["status"] == "answered"]
+    answers = pd.DataFrame(_rows(engine, schema.appeal_events, event_type="answer"))
+    assert len(answered) > 20 and len(answers) == len(answered)
+    notes = answers.groupby(["appeal_id", "event_at"])["note"].apply(list).to_dict()
+    for r in answered.itertuples():  # at its answer time, naming it, with its text
+        assert [n for n in notes.get((r.appeal_id, r.answered_at), []) if f"督办 #{r.id}" in n and n.endswith(r.answer)]
+
+    # the detail of appeals whose supervisions escalated, were answered late and on time: the table and the
+    # timeline tell the same story, and every date has its year
+    chains = sups.dropna(subset=["escalated_from"])
+    picks = {
+        chains.loc[chains["supervisor"] == supervision.SYSTEM_ACTOR, "appeal_id"].iloc[0],
+        answered.loc[answered["answered_at"] > answered["due_at"], "appeal_id"].iloc[0],
+        answered.loc[answered["answered_at"] <= answered["due_at"], "appeal_id"].iloc[0],
+    }
+    for appeal in sorted(picks):
+        at = page("case", id=appeal)
+        rows = sups[sups["appeal_id"] == appeal].sort_values(["created_at", "id"])
+        table = at.dataframe[0].value
+        assert table["编号"].tolist() == [str(i) for i in rows["id"]]
+        assert table["督办时间"].tolist() == [f"{t:%Y-%m-%d %H:%M}" for t in rows["created_at"]]
+        assert table["答复期限"].tolist() == [f"{t:%Y-%m-%d %H:%M}" for t in rows["due_at"]]
+        timeline = _timeline(at)
+        shown_answers = [(when, note) for label, when, note in timeline if label == "督办答复"]
+        assert len(shown_answers) == (table["状态"].str.startswith("已答复")).sum()
+        for r, status, answered_text in zip(rows.itertuples(), table["状态"], table["答复时间"]):
+            if r.status == "answered":
+                assert answered_text == f"{r.answered_at:%Y-%m-%d %H:%M}"
+                late = "（逾期答复）" in next(n for w, n in shown_answers if f"督办 #{r.id}" in n and
+                                                w == f"{r.answered_at:%Y-%m-%d %H:%M:%S}")
+                assert status == ("已答复（逾期）" if late else "已答复（按时）")
+            else:
+                assert answered_text == "" and not [n for _, n in shown_answers if f"督办 #{r.id}" in n]
+            if r.supervisor == supervision.SYSTEM_ACTOR:  # an automatic escalation: 督办升级 names both rows
+                assert [n for label, _, n in timeline if label == "督办升级" and f"#{int(r.escalated_from)} 逾期未答复" in n
+                        and f"#{r.id}" in n]
+            else:
+                assert [n for label, w, n in timeline if label == "督办" and w == f"{r.created_at:%Y-%m-%d %H:%M:%S}"]
 
 
 def test_supervising_a_batch_from_the_warning_page(page, city):

@@ -33,6 +33,9 @@ DEPARTMENTS = [("D1", "东区城管局", "district", "101"), ("D2", "西区住�
                ("D3", "东街道办事处", "street", "101001")]
 
 
+LEVEL_NAMES = {"street": "街道", "district": "区", "city": "市"}
+
+
 def _departments(engine) -> None:
     bulk_insert(engine, schema.departments, ["code", "name", "level", "region_code", "updated_at"],
                 [(*d, OLD) for d in DEPARTMENTS])
@@ -488,11 +491,31 @@ def test_seeded_supervisions_are_consistent(seeded):
     # the escalation job would not have anything to do at the end (it runs every 10 minutes)
     waiting = sups[(sups["status"] == "open") & (sups["level"] != "city")]
     assert (waiting["due_at"] >= end - dt.timedelta(minutes=10)).all()
-    # each row has a supervise event at its creation, by its supervisor
+    # the event log holds what the live writes log: a supervise event for each row a person started, by its
+    # supervisor, naming the row it replaces; an escalate event for each automatic escalation, naming both rows
+    auto = sups["supervisor"] == SYSTEM_ACTOR
     sup_events = events[events["event_type"] == "supervise"]
-    assert len(sup_events) == len(sups)
-    keyed = set(zip(sup_events["appeal_id"], sup_events["event_at"], sup_events["actor"]))
-    assert all(k in keyed for k in zip(sups["appeal_id"], sups["created_at"], sups["supervisor"]))
+    assert len(sup_events) == (~auto).sum()
+    keyed = {(e.appeal_id, e.event_at, e.actor): e.note for e in sup_events.itertuples()}
+    for r in sups[~auto].itertuples():
+        note = keyed[(r.appeal_id, r.created_at, r.supervisor)]
+        if pd.notna(r.escalated_from):
+            assert note.endswith(f"级督办 #{int(r.escalated_from)} 随之升级")
+    esc_events = events[events["event_type"] == "escalate"]
+    assert len(esc_events) == auto.sum()
+    keyed = {(e.appeal_id, e.event_at): e for e in esc_events.itertuples()}
+    for r in sups[auto].itertuples():
+        e = keyed[(r.appeal_id, r.created_at)]
+        assert e.actor == SYSTEM_ACTOR and f"#{int(r.escalated_from)} 逾期未答复" in e.note and f"#{r.id}" in e.note
+    # every answered supervision has its answer event, at its answer time, naming it, with its answer
+    answers = events[events["event_type"] == "answer"]
+    assert len(answers) == len(answered) > 50
+    keyed = {(e.appeal_id, e.event_at): e for e in answers.itertuples()}
+    for r in answered.itertuples():
+        e = keyed[(r.appeal_id, r.answered_at)]
+        late = "（逾期答复）" if r.answered_at > r.due_at else ""
+        assert e.note == f"答复{LEVEL_NAMES[r.level]}级督办 #{r.id}{late}：{r.answer}"
+        assert e.actor
     # region: the appeal's street, district or city; department: the appeal's
     grid = apps.loc[sups["appeal_id"], "grid_code"].to_numpy()
     expected = [g[:9] if lv == "street" else g[:6] if lv == "district" else "210300"

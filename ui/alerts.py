@@ -197,7 +197,7 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
             "级别": [SUPERVISION_LEVELS.get(v, v) for v in open_["level"]],
             "来源": supervise.origins(open_),
             "督办人": open_["supervisor"],
-            "要求答复": open_["due_at"].dt.strftime("%m-%d %H:%M"),
+            "要求答复": open_["due_at"].dt.strftime("%Y-%m-%d %H:%M"),
             "状态": ["逾期未答复" if o else "待答复" for o in open_["overdue"]],
             "详情": [link("case", id=a, **view.carried()) for a in open_["appeal_id"]],
         }), hide_index=True, width="stretch", height=min(38 + 35 * len(open_), 380),
@@ -228,7 +228,7 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
         st.dataframe(pd.DataFrame({
             "工单号": candidates["appeal_id"],
             "类别": candidates["category"],
-            "回访时间": pd.to_datetime(candidates["rated_at"]).dt.strftime("%m-%d %H:%M"),
+            "回访时间": pd.to_datetime(candidates["rated_at"]).dt.strftime("%Y-%m-%d %H:%M"),
             "曾督办": ["是" if s else "" for s in candidates.get("supervised_before", [False] * len(candidates))],
             "详情": [link("case", id=a, **view.carried()) for a in candidates["appeal_id"]],
         }), hide_index=True, width="stretch", height=min(38 + 35 * len(candidates), 320),

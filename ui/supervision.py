@@ -16,6 +16,7 @@ from data_access.access import NoAccess
 from data_access.clock import local_now
 from data_access.vocab import SUPERVISION_LEVELS, SUPERVISION_STATUSES
 
+from . import format as fmt
 from . import widgets
 
 _DONE = "supervision_done"  # session key: the message to show after the page ran again
@@ -79,7 +80,7 @@ def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise"
     except (supervision.SupervisionError, NoAccess) as exc:
         st.error(str(exc))
         return
-    _after_write(f"已{SUPERVISION_LEVELS[level]}级督办 {len(new)} 件工单，要求 {due_at:%m-%d %H:%M} 前答复。")
+    _after_write(f"已{SUPERVISION_LEVELS[level]}级督办 {len(new)} 件工单，要求 {fmt.stamp(due_at)} 前答复。")
 
 
 def answer_form(open_row: pd.Series, cfg, *, key: str = "answer") -> None:
@@ -110,7 +111,7 @@ def origins(rows: pd.DataFrame) -> list[str]:
 def history_table(rows: pd.DataFrame) -> None:
     """Every supervision of one appeal, oldest first."""
     def when(v):
-        return "" if pd.isna(v) else pd.Timestamp(v).strftime("%m-%d %H:%M")
+        return "" if pd.isna(v) else fmt.stamp(pd.Timestamp(v).to_pydatetime())
 
     status = []
     for _, r in rows.iterrows():
