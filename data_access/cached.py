@@ -556,28 +556,34 @@ def time_limit_rules(key: Token):
         return deadlines.Rules()
 
 
-@_guarded
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
-def open_supervisions(key: Token, scope: Scope, as_of: dt.datetime) -> pd.DataFrame:
-    from . import supervision_queries
-
-    return supervision_queries.open_supervisions(_con(), scope, as_of, limit=200)
+OPEN_SUPERVISIONS_SHOWN = 200  # rows of the open supervisions on the warning page
 
 
 @_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
-def supervision_stats(key: Token, scope: Scope, period: Period, as_of: dt.datetime, by: str) -> pd.DataFrame:
+def open_supervisions(key: Token, scope: Scope, as_of: dt.datetime, filters: tuple = ()) -> pd.DataFrame:
     from . import supervision_queries
 
-    return supervision_queries.supervision_stats(_con(), scope, period, as_of, by)
+    return supervision_queries.open_supervisions(_con(), scope, as_of, limit=OPEN_SUPERVISIONS_SHOWN,
+                                                 filters=dict(filters))
 
 
 @_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
-def unsatisfied_candidates(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
+def supervision_stats(key: Token, scope: Scope, period: Period, as_of: dt.datetime, by: str,
+                      filters: tuple = ()) -> pd.DataFrame:
     from . import supervision_queries
 
-    return supervision_queries.unsatisfied_candidates(_con(), scope, period, as_of)
+    return supervision_queries.supervision_stats(_con(), scope, period, as_of, by, filters=dict(filters))
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
+def unsatisfied_candidates(key: Token, scope: Scope, period: Period, as_of: dt.datetime,
+                           filters: tuple = ()) -> pd.DataFrame:
+    from . import supervision_queries
+
+    return supervision_queries.unsatisfied_candidates(_con(), scope, period, as_of, filters=dict(filters))
 
 
 @_guarded

@@ -429,11 +429,11 @@ def escalate_overdue(engine: Engine, *, now: dt.datetime | None = None,
     return pairs
 
 
-def unsatisfied_candidates(conn, scope, period, as_of, limit: int = 200):
+def unsatisfied_candidates(conn, scope, period, as_of, limit: int = 200, *, filters: dict | None = None):
     """Appeals rated 不满意 and not supervised since: put forward for supervision.
 
     A read on the analytics store; see ``supervision_queries.unsatisfied_candidates``.
     """
     from .supervision_queries import unsatisfied_candidates as _read
 
-    return _read(conn, scope, period, as_of, limit=limit)
+    return _read(conn, scope, period, as_of, limit=limit, filters=filters)

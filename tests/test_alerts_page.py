@@ -166,6 +166,44 @@ def test_a_filter_keeps_its_value_when_two_units_share_a_name(page, city):
     assert district.format_func(district.value) == "全部" and "district" not in at.query_params
 
 
+def _frame(at: AppTest, column: str, nth: int = 0) -> pd.DataFrame:
+    """The ``nth`` table of the page that has ``column``."""
+    return [d.value for d in at.dataframe if column in d.value.columns][nth]
+
+
+def test_the_supervision_tab_counts_only_the_filtered_appeals(page, city):
+    from data_access import supervision_queries as sq
+
+    _, engine, as_of = city
+    whole = _sor(engine, sq.open_supervisions, Scope.whole(), as_of, limit=100_000)
+    street = whole["street_code"].value_counts().index[0]  # the street with the most open supervisions
+    street_name = whole.loc[whole["street_code"] == street, "street_name"].iloc[0]
+    category = whole.loc[whole["street_code"] == street, "category"].value_counts().index[0]
+    for filters in ({"street": street}, {"street": street, "category": category}):
+        at = page("alerts", as_of=as_of.isoformat(), **filters)
+        expected = _sor(engine, sq.open_supervisions, Scope.whole(), as_of, limit=200, filters=filters)
+        assert 0 < len(expected) < len(whole)
+        assert _frame(at, "要求答复")["工单号"].tolist() == expected["appeal_id"].tolist()
+        for nth, by in enumerate(("department", "street")):
+            stats = _sor(engine, sq.supervision_stats, Scope.whole(), Period.all_time(), as_of, by, filters=filters)
+            shown = _frame(at, "按时答复率%", nth)
+            assert shown["名称"].tolist() == stats["name"].tolist()
+            assert shown["督办"].tolist() == stats["supervised"].tolist()
+            assert shown["待答复"].tolist() == stats["open"].tolist()
+        whole_stats = _sor(engine, sq.supervision_stats, Scope.whole(), Period.all_time(), as_of, "street")
+        assert _frame(at, "按时答复率%", 1)["名称"].tolist() == [street_name] != whole_stats["name"].tolist()
+        candidates = _sor(engine, sq.unsatisfied_candidates, Scope.whole(), Period.all_time(), as_of, filters=filters)
+        shown = [d.value for d in at.dataframe if "回访时间" in d.value.columns]
+        assert (shown[0]["工单号"].tolist() if shown else []) == candidates["appeal_id"].tolist()
+        # the tab says plainly which appeals it counts
+        note = " ".join(i.value for i in at.info)
+        assert "只统计符合筛选条件的工单" in note and street_name in note
+        assert ("category" not in filters) or category in note
+    at = page("alerts", as_of=as_of.isoformat())
+    assert not [i for i in at.info if "筛选条件" in i.value]
+    assert any("全部工单（未筛选）" in c.value for c in at.caption)
+
+
 def _small_department(engine) -> tuple[str, list[str]]:
     """A department with a few red or yellow appeals, none supervised yet."""
     now = local_now(CITY_TZ).replace(microsecond=0)
@@ -280,10 +318,10 @@ def test_supervising_a_batch_from_the_warning_page(page, city):
     assert (table.loc[table["工单号"].isin(ids), "已督办"] == "是").all()
     from data_access import supervision_queries
     sync_time = local_now(CITY_TZ) + dt.timedelta(minutes=1)
-    expected = _sor(engine, supervision_queries.open_supervisions, Scope.whole(), sync_time, limit=200)
-    assert set(ids) <= set(_sor(engine, supervision_queries.open_supervisions, Scope.whole(), sync_time,
-                                limit=100_000)["appeal_id"])
-    assert at.dataframe[3].value["工单号"].tolist() == expected["appeal_id"].tolist()
+    expected = _sor(engine, supervision_queries.open_supervisions, Scope.whole(), sync_time, limit=200,
+                    filters={"department": dept})  # the page's filter bounds its open supervisions too
+    assert set(ids) <= set(expected["appeal_id"])
+    assert _frame(at, "要求答复")["工单号"].tolist() == expected["appeal_id"].tolist()
 
     # every row of the department is supervised now: the "not yet supervised" set is empty
     before = len(_rows(engine, schema.supervisions))

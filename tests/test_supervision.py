@@ -355,13 +355,24 @@ UNSATISFIED_SUPERVISIONS = [
 ]
 
 
+# the appeals' own fields, for the warning page's filters: each appeal's department is its root's
+HAND_DEPARTMENTS = {"S1": "D1", "S2": "D1", "S3": "D2", "S4": "D2", "S5": "D1", "S6": "D2", "S7": "D1", "S8": "D2",
+                    "S9": "D2"}
+HEATING = "供暖"
+HEATING_APPEALS = {"S3", "S4", "S5", "S7"}
+WEB_APPEALS = {"S1", "S4", "S9"}
+
+
 @pytest.fixture
 def hand(any_sor):
     insert_regions(any_sor, updated_at=OLD)
     _departments(any_sor)
     east = {"S1", "S2", "S3", "S7", "S8"}
     insert_appeals(any_sor, [dict(appeal_id=f"S{i}", created_at=ts("2026-02-15 09:00"),
-                                  grid_code=EAST if f"S{i}" in east else WEST) for i in range(1, 10)]
+                                  grid_code=EAST if f"S{i}" in east else WEST,
+                                  department_code=HAND_DEPARTMENTS[f"S{i}"],
+                                  category=HEATING if f"S{i}" in HEATING_APPEALS else "城市管理",
+                                  channel="web" if f"S{i}" in WEB_APPEALS else "hotline") for i in range(1, 10)]
                    + UNSATISFIED, updated_at=OLD)
     bulk_insert(any_sor, schema.supervisions, SUP_COLUMNS, HAND_SUPERVISIONS + UNSATISFIED_SUPERVISIONS)
     return any_sor
@@ -428,6 +439,71 @@ def test_open_supervisions_and_history(hand):
     s9 = supervisions_of(con, "S9", as_of=AS_OF)
     assert s9["id"].tolist() == [11] and s9["status"].tolist() == ["open"] and pd.isna(s9["escalated_to"].iloc[0])
     assert supervisions_of(con, "nothing").empty
+
+
+# -------------------------------------------------------- the page's filters ---
+# The same chains, kept when their appeal passes the filters (as of 03-20 12:00, March):
+#
+#  category 供暖 (S3 S4 S5 S7)     supervised  on time  late  open  escalated  due  rate
+#    by department  D2 (S3 S4)     2           0        1     1     2          2    0     first: more escalated
+#                   D1 (S5 S7)     2           0        0     2     0          1    0     (S5 not due)
+#    by street      西 (S4 S5)     2           0        0     2     1          1    0     first: more open
+#                   东 (S3 S7)     2           0        1     1     1          2    0
+#    open at as-of: 6 (S4, overdue 03-14), 9 (S7, overdue 03-20), 7 (S5, due 03-21); not 20 (U2), 11 (S9)
+#  channel web (S1 S4 S9)
+#    by street      西 (S4 S9)     2           0        0     2     1          2    0     first
+#                   东 (S1)        1           1        0     0     0          1    1
+#    open at as-of: 6 (S4), 11 (S9)
+#  street 东 and category 供暖 (S3 S7)
+#    by department  D2 (S3)        1           0        1     0     1          1    0     first
+#                   D1 (S7)        1           0        0     1     0          1    0
+#    open at as-of: 9
+#  department D2 (the appeal's: S3 S4 S9, and U3)
+#    by street      东 (S3)        1           0        1     0     1          1    0     first
+#                   西 (S4 S9 U3)  3           1        0     2     1          3    1/3
+#    unsatisfied candidates: U3 (U1's department is D1)
+
+def test_the_warning_pages_filters_bound_every_supervision_figure(hand):
+    con = synced_store(hand)
+    heating = {"category": HEATING}
+    by_dept = supervision_stats(con, Scope.whole(), MARCH, AS_OF, by="department", filters=heating)
+    assert _table(by_dept) == {"D2": ("西区住建局", 2, 0, 1, 1, 2, 0.0), "D1": ("东区城管局", 2, 0, 0, 2, 0, 0.0)}
+    assert by_dept["code"].tolist() == ["D2", "D1"]
+    by_street = supervision_stats(con, Scope.whole(), MARCH, AS_OF, by="street", filters=heating)
+    assert _table(by_street) == {"102001": ("西街道", 2, 0, 0, 2, 1, 0.0), "101001": ("东街道", 2, 0, 1, 1, 1, 0.0)}
+    assert by_street["code"].tolist() == ["102001", "101001"]
+    assert open_supervisions(con, Scope.whole(), AS_OF, filters=heating)["id"].tolist() == [6, 9, 7]
+    assert unsatisfied_candidates(con, Scope.whole(), MARCH, AS_OF, filters=heating).empty
+
+    web = {"channel": "web"}
+    assert _table(supervision_stats(con, Scope.whole(), MARCH, AS_OF, by="street", filters=web)) == {
+        "102001": ("西街道", 2, 0, 0, 2, 1, 0.0), "101001": ("东街道", 1, 1, 0, 0, 0, 1.0)}
+    assert open_supervisions(con, Scope.whole(), AS_OF, filters=web)["id"].tolist() == [6, 11]
+
+    east_heating = {"street": "101001", "category": HEATING}
+    both = supervision_stats(con, Scope.whole(), MARCH, AS_OF, by="department", filters=east_heating)
+    assert _table(both) == {"D2": ("西区住建局", 1, 0, 1, 0, 1, 0.0), "D1": ("东区城管局", 1, 0, 0, 1, 0, 0.0)}
+    assert both["code"].tolist() == ["D2", "D1"]
+    assert open_supervisions(con, Scope.whole(), AS_OF, filters=east_heating)["id"].tolist() == [9]
+
+    d2 = {"department": "D2"}
+    assert _table(supervision_stats(con, Scope.whole(), MARCH, AS_OF, by="street", filters=d2)) == {
+        "101001": ("东街道", 1, 0, 1, 0, 1, 0.0), "102001": ("西街道", 3, 1, 0, 2, 1, round(1 / 3, 6))}
+    assert unsatisfied_candidates(con, Scope.whole(), MARCH, AS_OF, filters=d2)["appeal_id"].tolist() == ["U3"]
+
+    # a district filter is the district's scope; an empty value is no filter; an unknown name is refused
+    assert (open_supervisions(con, Scope.whole(), AS_OF, filters={"district": "101"})["id"].tolist()
+            == open_supervisions(con, Scope("101", "district"), AS_OF)["id"].tolist() == [20, 9])
+    assert open_supervisions(con, Scope.whole(), AS_OF, filters={"category": ""})["id"].tolist() == [20, 6, 9, 11, 7]
+    with pytest.raises(ValueError):
+        open_supervisions(con, Scope.whole(), AS_OF, filters={"appellant_phone": "138"})
+
+    # the same figures straight from the system of record, through its views
+    from data_access.sor_views import ensure_views
+    ensure_views(hand)
+    with hand.connect() as conn:
+        direct = supervision_stats(conn, Scope.whole(), MARCH, AS_OF, by="street", filters=heating)
+    pd.testing.assert_frame_equal(direct, by_street, check_dtype=False)
 
 
 def test_unsatisfied_candidates(hand):
