@@ -488,7 +488,8 @@ def warning_filter_options(key: Token, scope: Scope, as_of: dt.datetime) -> dict
 
 
 def supervise(appeal_ids, **kwargs) -> list[int]:
-    """督办 appeals (``supervision.supervise``) when the grant allows it and every appeal lies inside it."""
+    """督办 appeals (``supervision.supervise``) when the grant allows it, at a level the grant allows
+    (the person's own and below: ``Grant.supervise_levels``), and every appeal lies inside it."""
     from . import supervision
 
     grant = current_grant()
@@ -496,6 +497,7 @@ def supervise(appeal_ids, **kwargs) -> list[int]:
         raise access.NoAccess("该账号不能督办。")
     for appeal_id in appeal_ids:
         access.check_appeal(_con(), grant, appeal_id)
+    kwargs["allowed_levels"] = grant.supervise_levels  # whatever the caller said
     return supervision.supervise(sor_engine(), appeal_ids, account=_account(), **kwargs)
 
 

@@ -122,6 +122,15 @@ def escalate_note(old_level: str, old_id: int, old_due: dt.datetime, level: str,
             f"升级为{level_label(level)}级督办 #{new_id}（答复期限 {_minute(new_due)}）")
 
 
+def level_refusal(level: str, allowed_levels: Sequence[str]) -> str:
+    """Why an account may not issue a supervision at ``level``, naming the levels it may issue."""
+    allowed = [lv for lv in LEVEL_ORDER if lv in allowed_levels]
+    if not allowed:
+        return "本账号不能督办。"
+    return (f"本账号不能发起{level_label(level)}级督办：督办只能在本级及以下发起，"
+            f"本账号可发起{'、'.join(level_label(lv) + '级' for lv in allowed)}督办。")
+
+
 def _root_reason(reason: str) -> str:
     while reason.startswith(ESCALATION_PREFIX):
         reason = reason[len(ESCALATION_PREFIX):]
@@ -235,7 +244,8 @@ def _open_by_appeal(conn, appeal_ids: Sequence[str]) -> dict[str, list]:
 
 def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: str, supervisor: str,
               due_at: dt.datetime, now: dt.datetime | None = None,
-              timezone: str | None = None, account: str | None = None) -> list[int]:
+              timezone: str | None = None, account: str | None = None,
+              allowed_levels: Sequence[str] | None = None) -> list[int]:
     """Supervise one appeal or a batch; returns the new supervision ids, in the order given.
 
     For each appeal: a ``supervisions`` row (``region_code``: the appeal's
@@ -247,6 +257,9 @@ def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: 
 
     ``account``: the signed-in account that made the request, written to the
     audit row (default: ``supervisor``, the name shown on the supervision).
+    ``allowed_levels``: the levels that account may issue (its own and below,
+    ``access.Grant.supervise_levels``); a level outside them is refused. None:
+    any level (the command line, the system itself).
 
     All or nothing: when any appeal of the batch is refused (unknown, cancelled,
     closed without a 不满意 rating, or already under an open supervision at the
@@ -255,6 +268,8 @@ def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: 
     """
     if level not in SUPERVISION_LEVELS:
         raise SupervisionError(f"督办级别应为 街道、区 或 市（street、district、city），收到的是 {level!r}")
+    if allowed_levels is not None and level not in allowed_levels:
+        raise SupervisionError(level_refusal(level, allowed_levels))
     reason = _text(reason, "督办原因")
     supervisor = _text(supervisor, "督办人", _MAX_ACTOR)
     ids = list(dict.fromkeys(str(a).strip() for a in appeal_ids if a is not None and str(a).strip()))

@@ -215,10 +215,13 @@ def _small_department(engine) -> tuple[str, list[str]]:
     return code, sorted(listed.loc[listed["department_code"] == code, "appeal_id"])
 
 
-def _unsupervised(engine) -> str:
-    """A red or yellow appeal never supervised (the latest deadline, so the earlier tests' picks differ)."""
+def _unsupervised(engine, street: str | None = None) -> str:
+    """A red or yellow appeal never supervised (the latest deadline, so the earlier tests' picks differ),
+    in ``street`` when given."""
     listed = _sor(engine, alerts.warning_list, Scope.whole(), Period.all_time(), local_now(CITY_TZ).replace(microsecond=0))
     free = listed[~listed["is_supervised"].astype(bool)]
+    if street is not None:
+        free = free[free["street_code"] == street]
     assert not free.empty
     return free["appeal_id"].iloc[-1]
 
@@ -364,6 +367,7 @@ def test_supervising_and_answering_from_a_case_detail(page, city):
     appeal = _unsupervised(engine)
     at = page("case", id=appeal)
     assert any("该工单尚未督办" in i.value for i in at.info)
+    at.selectbox(key="supervise_case_level").set_value("street")  # a city account may supervise at any level
     at.text_input(key="supervise_case_who").input("街道督办组 李四")
     at.text_area(key="supervise_case_reason").input("群众多次来电，请加快办理")
     next(b for b in at.button if b.label == "督办").click()
@@ -410,3 +414,109 @@ def test_an_unanswered_supervision_escalates_at_the_next_refresh_and_shows_so(pa
     assert history["状态"].tolist() == ["已升级", "待答复"]
     assert history["来源"].tolist() == ["", "自动升级"]
     assert _rows(engine, schema.audit_log, target=appeal, action="escalate")
+
+
+# ------------------------------------------------- who may supervise, as whom ---
+# The demo's district account (铁东区) and street account (莲花街道 of 铁东区), as the demo names them.
+TIEDONG = dict(role="district", region="210302", name="tiedong", display_name="张伟", unit="铁东区综合指挥中心督办科")
+LIANHUA = dict(role="street", region="210302001", name="lianhua", display_name="李娜", unit="莲花街道督办组")
+
+
+@pytest.fixture
+def as_account(city, monkeypatch):
+    env, _, _ = city
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def run(account: dict, which: str, **params) -> AppTest:
+        account = dict(account)
+        script = ROUTER.format(first=which).replace("{root}", str(ROOT))
+        at = sign_in(AppTest.from_string(script, default_timeout=120), account.pop("role"), account.pop("region"),
+                     **account)
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+    return run
+
+
+@pytest.mark.parametrize("account, levels", [(TIEDONG, ["street", "district"]), (LIANHUA, ["street"]),
+                                             (dict(role="city", region=None, name="demo"),
+                                              ["street", "district", "city"])])
+def test_the_form_offers_the_accounts_own_level_and_below_and_signs_with_its_unit_and_name(as_account, city,
+                                                                                           account, levels):
+    _, engine, _ = city
+    appeal = _unsupervised(engine, LIANHUA["region"])
+    for at in (as_account(account, "case", id=appeal), as_account(account, "alerts")):
+        key = "supervise_case" if at.query_params.get("id") else "supervise"
+        level = at.selectbox(key=f"{key}_level")
+        assert level.options == [{"street": "街道", "district": "区", "city": "市"}[lv] for lv in levels]
+        assert level.value == levels[-1]  # the account's own level first
+        expected = f"{account['unit']} · {account['display_name']}" if "unit" in account else account["name"]
+        assert at.text_input(key=f"{key}_who").value == expected
+
+
+def test_a_district_account_supervises_as_its_unit_and_name_and_the_audit_names_the_login(as_account, city):
+    _, engine, _ = city
+    appeal = _unsupervised(engine, LIANHUA["region"])
+    at = as_account(TIEDONG, "case", id=appeal)
+    at.text_area(key="supervise_case_reason").input("超期未办结，请于期限内办结并答复群众")
+    next(b for b in at.button if b.label == "督办").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (sup,) = _rows(engine, schema.supervisions, appeal_id=appeal)
+    assert (sup["level"], sup["supervisor"], sup["region_code"]) == ("district", "铁东区综合指挥中心督办科 · 张伟", "210302")
+    (event,) = _rows(engine, schema.appeal_events, appeal_id=appeal, event_type="supervise")
+    assert event["actor"] == "铁东区综合指挥中心督办科 · 张伟"
+    (audit,) = _rows(engine, schema.audit_log, target=appeal, action="supervise")
+    assert audit["actor"] == "tiedong"
+    assert at.dataframe[0].value["督办人"].tolist() == ["铁东区综合指挥中心督办科 · 张伟"]
+    # the open supervision is the district's own level: no higher one to offer, and the page says why
+    assert not [b for b in at.button if b.label == "督办"]
+    assert any("本账号不能再提级" in c.value for c in at.caption)
+    # the street account cannot raise it either; the city account may, to the city only
+    at = as_account(LIANHUA, "case", id=appeal)
+    assert not [b for b in at.button if b.label == "督办"] and any("不能再提级" in c.value for c in at.caption)
+    at = as_account(dict(role="city", region=None, name="demo"), "case", id=appeal)
+    assert at.selectbox(key="supervise_case_level").options == ["市"]
+
+
+FORGED = """
+import datetime as dt
+import streamlit as st
+from data_access import cached, supervision
+from data_access.access import NoAccess
+
+cached.refresh()
+try:
+    ids = cached.supervise([{appeal!r}], level={level!r}, reason="越级督办", supervisor="伪造", due_at=dt.datetime.fromisoformat({due!r}),
+                           allowed_levels=("street", "district", "city"))
+    st.success(f"written {{ids}}")
+except (supervision.SupervisionError, NoAccess) as exc:
+    st.error(str(exc))
+"""
+
+
+@pytest.mark.parametrize("account, level, words", [
+    (TIEDONG, "city", "本账号不能发起市级督办：督办只能在本级及以下发起，本账号可发起街道级、区级督办"),
+    (LIANHUA, "district", "本账号不能发起区级督办：督办只能在本级及以下发起，本账号可发起街道级督办"),
+    (LIANHUA, "city", "本账号不能发起市级督办"),
+])
+def test_a_forged_request_above_the_accounts_level_is_refused_and_writes_nothing(city, monkeypatch, account,
+                                                                                 level, words):
+    env, engine, _ = city
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    appeal = _unsupervised(engine, LIANHUA["region"])
+    due = local_now(CITY_TZ).replace(microsecond=0) + dt.timedelta(days=3)
+    account = dict(account)
+    at = sign_in(AppTest.from_string(FORGED.format(appeal=appeal, level=level, due=due.isoformat()), default_timeout=120),
+                 account.pop("role"), account.pop("region"), **account)
+    before = (len(_rows(engine, schema.supervisions)), len(_rows(engine, schema.appeal_events)),
+              len(_rows(engine, schema.audit_log)))
+    at.run()
+    assert not at.exception and not at.success, [s.value for s in at.success]
+    assert len(at.error) == 1 and words in at.error[0].value, [e.value for e in at.error]
+    assert (len(_rows(engine, schema.supervisions)), len(_rows(engine, schema.appeal_events)),
+            len(_rows(engine, schema.audit_log))) == before

@@ -165,6 +165,26 @@ def test_refusals_change_nothing(db, ids, level, due, kw, message):
     assert _snapshot(db) == before
 
 
+@pytest.mark.parametrize("allowed, level, words", [
+    (("street",), "district", "不能发起区级督办：督办只能在本级及以下发起，本账号可发起街道级督办"),
+    (("street",), "city", "不能发起市级督办：督办只能在本级及以下发起，本账号可发起街道级督办"),
+    (("street", "district"), "city", "不能发起市级督办：督办只能在本级及以下发起，本账号可发起街道级、区级督办"),
+    ((), "street", "本账号不能督办"),
+])
+def test_a_level_above_the_accounts_own_is_refused_and_nothing_is_written(db, allowed, level, words):
+    before = _snapshot(db)
+    with pytest.raises(SupervisionError, match=words):
+        _supervise(db, ["A1", "A2"], level=level, allowed_levels=allowed)
+    assert _snapshot(db) == before
+
+
+def test_an_account_supervises_at_its_own_level_or_below(db):
+    district = ("street", "district")
+    (a1,) = _supervise(db, ["A1"], level="district", allowed_levels=district)
+    (a2,) = _supervise(db, ["A2"], level="street", allowed_levels=district)
+    assert {k: v["level"] for k, v in _supervisions(db).items()} == {a1: "district", a2: "street"}
+
+
 def test_an_open_supervision_at_the_same_or_a_higher_level_is_refused(db):
     [sid] = _supervise(db, ["A1"], level="district")
     before = _snapshot(db)
