@@ -61,7 +61,8 @@ def supervision_stats(conn, scope: Scope, period: Period, as_of: dt.datetime, by
     The cohort: the supervision chains (see the module docstring) whose root
     was created in the period (``[start, end)``) and by ``as_of``, on appeals
     in the scope that pass the warning page's ``filters`` (district, street,
-    department, category, channel of the appeal: ``alerts.filter_conditions``). ``by="department"`` groups by the department supervised
+    department, category, channel of the appeal: ``alerts.filter_conditions``).
+    ``by="department"`` groups by the department supervised
     (the root's ``department_code``, the appeal's department when it was
     supervised); ``by="street"`` by the street of the appeal. Chains without
     a department (or a street) are left out. Judged at ``as_of``:

@@ -490,8 +490,8 @@ from data_access.access import NoAccess
 
 cached.refresh()
 try:
-    ids = cached.supervise([{appeal!r}], level={level!r}, reason="越级督办", supervisor="伪造", due_at=dt.datetime.fromisoformat({due!r}),
-                           allowed_levels=("street", "district", "city"))
+    ids = cached.supervise([{appeal!r}], level={level!r}, reason="越级督办", supervisor="伪造",
+                           due_at=dt.datetime.fromisoformat({due!r}), allowed_levels=("street", "district", "city"))
     st.success(f"written {{ids}}")
 except (supervision.SupervisionError, NoAccess) as exc:
     st.error(str(exc))
@@ -511,8 +511,9 @@ def test_a_forged_request_above_the_accounts_level_is_refused_and_writes_nothing
     appeal = _unsupervised(engine, LIANHUA["region"])
     due = local_now(CITY_TZ).replace(microsecond=0) + dt.timedelta(days=3)
     account = dict(account)
-    at = sign_in(AppTest.from_string(FORGED.format(appeal=appeal, level=level, due=due.isoformat()), default_timeout=120),
-                 account.pop("role"), account.pop("region"), **account)
+    script = FORGED.format(appeal=appeal, level=level, due=due.isoformat())
+    at = sign_in(AppTest.from_string(script, default_timeout=120), account.pop("role"), account.pop("region"),
+                 **account)
     before = (len(_rows(engine, schema.supervisions)), len(_rows(engine, schema.appeal_events)),
               len(_rows(engine, schema.audit_log)))
     at.run()
