@@ -36,21 +36,28 @@ class Grant:
 
     ``personal_data``: may see appellants' names, phone numbers and addresses
     (on a case's detail only); ``export``: may download lists; ``case_detail``:
-    may open one appeal; ``supervise``: may write supervisions.
+    may open one appeal; ``supervise_levels``: the 督办 levels the person may
+    issue (street, district, city: their own level and below; none: may not
+    supervise or record answers).
     """
 
     region_code: str | None
     personal_data: bool = False
     export: bool = True
     case_detail: bool = True
-    supervise: bool = False
+    supervise_levels: tuple[str, ...] = ()
 
     @property
     def is_whole(self) -> bool:
         return self.region_code is None
 
+    @property
+    def supervise(self) -> bool:
+        """May write supervisions (and record their answers)."""
+        return bool(self.supervise_levels)
 
-NOBODY = Grant(region_code="\x00nobody", personal_data=False, export=False, case_detail=False, supervise=False)
+
+NOBODY = Grant(region_code="\x00nobody", personal_data=False, export=False, case_detail=False)
 
 
 def _path(conn, code: str) -> dict[str, str | None] | None:

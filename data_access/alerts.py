@@ -30,16 +30,23 @@ FILTERS = {
 STATES = ("red", "yellow")
 
 
-def _conditions(scope: Scope, period: Period, as_of: dt.datetime, filters: dict | None, states):
-    sets = ind.conditions(facts, as_of)
-    wanted = [sets["overdue_open"] if s == "red" else sets["due_soon_open"] for s in states]
-    parts = [_where(scope, period, as_of), or_(*wanted)]
+def filter_conditions(filters: dict | None) -> list:
+    """The page's filters (``FILTERS``: district, street, department, category, channel) as conditions on
+    the appeals (``appeal_facts``); an empty value is no filter. Every query of the warning page uses these."""
+    parts = []
     for name, value in (filters or {}).items():
         if value in (None, ""):
             continue
         if name not in FILTERS:
             raise ValueError(f"unknown filter {name!r}; expected one of {', '.join(FILTERS)}")
         parts.append(FILTERS[name] == value)
+    return parts
+
+
+def _conditions(scope: Scope, period: Period, as_of: dt.datetime, filters: dict | None, states):
+    sets = ind.conditions(facts, as_of)
+    wanted = [sets["overdue_open"] if s == "red" else sets["due_soon_open"] for s in states]
+    parts = [_where(scope, period, as_of), or_(*wanted), *filter_conditions(filters)]
     return and_(*parts), sets
 
 

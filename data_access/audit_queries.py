@@ -13,7 +13,8 @@ from .runner import run
 ACTIONS = {
     "signin": "登录", "signin_failed": "登录失败", "signout": "退出", "case_view": "查看工单详情",
     "export": "导出", "supervise": "督办", "answer": "督办答复", "escalate": "督办自动升级",
-    "user_add": "新增用户", "user_disable": "停用用户", "user_reset_password": "重置密码",
+    "user_add": "新增用户", "user_profile": "修改用户姓名单位", "user_disable": "停用用户",
+    "user_reset_password": "重置密码",
     "kiosk_token_create": "生成大屏令牌", "kiosk_token_revoke": "吊销大屏令牌",
 }
 

@@ -3,9 +3,12 @@
 No UI here (``ui/auth.py`` draws the forms); only the system of record,
 through SQLAlchemy Core with bound parameters.
 
-* **Accounts** (``users``): a name, a role (``ROLES``), a region and an
-  argon2id password hash (``argon2-cffi``). Managed only from the command
-  line (``python -m data_access users …``, see ``data_access/cli_auth.py``).
+* **Accounts** (``users``): a name, a role (``ROLES``), a region, an
+  argon2id password hash (``argon2-cffi``), and optionally the person's name
+  and unit, which name them on what they write (督办人). Managed only from the
+  command line (``python -m data_access users …``, see ``data_access/cli_auth.py``).
+  A role may supervise (督办) at its own level or below
+  (``SUPERVISION_LEVELS_OF_ROLE``).
 * **Sign-in** (``authenticate``): unknown name, wrong password and disabled
   account all answer the same message and take the same time (argon2 runs
   against a dummy hash for an unknown name). After
@@ -37,22 +40,23 @@ import hmac
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import cityzone, schema
 from .clock import local_now, to_local_naive
 
 __all__ = [
-    "AuthError", "MIN_PASSWORD_LENGTH", "Principal", "ROLES", "ROLE_LABELS", "add_user", "audit",
-    "authenticate", "cookie_secret", "create_kiosk_token", "disable_user", "end_session", "hash_password",
-    "kiosk_principal", "list_users", "reset_password", "resume_session", "revoke_kiosk_token",
-    "sign_cookie", "start_session", "unsign_cookie", "verify_password",
+    "AuthError", "MIN_PASSWORD_LENGTH", "Principal", "ROLES", "ROLE_LABELS", "SUPERVISION_LEVELS_OF_ROLE",
+    "add_user", "audit", "authenticate", "cookie_secret", "create_kiosk_token", "disable_user", "end_session",
+    "hash_password", "kiosk_principal", "list_users", "reset_password", "resume_session", "revoke_kiosk_token",
+    "set_profile", "sign_cookie", "start_session", "supervisor_label", "unsign_cookie", "verify_password",
 ]
 
 ROLES: tuple[str, ...] = ("city", "district", "street", "admin")
@@ -60,6 +64,13 @@ KIOSK_ROLE = "kiosk"
 ROLE_LABELS = {"city": "市级", "district": "区级", "street": "街道级", "admin": "管理员", "kiosk": "只读大屏"}
 # the region level a bounded role's region must have (city: optional, the territory's root)
 _ROLE_LEVELS = {"district": ("district",), "street": ("street",), "city": ("city", "province")}
+# the 督办 levels each role may issue, lowest first: its own level and those below (data_access/supervision.py)
+SUPERVISION_LEVELS_OF_ROLE: dict[str, tuple[str, ...]] = {
+    "city": ("street", "district", "city"),
+    "district": ("street", "district"),
+    "street": ("street",),
+}
+PROFILE_SEPARATOR = " · "
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # longer input is refused (and never hashed) at sign-in
@@ -83,6 +94,8 @@ _MAX_ACTION = schema.audit_log.c.action.type.length  # 32
 _MAX_TARGET = schema.audit_log.c.target.type.length  # 64
 _MAX_REGION = schema.audit_log.c.region_code.type.length  # 32
 _MAX_LABEL = _kiosk.c.label.type.length  # 100
+_MAX_SUPERVISOR = schema.supervisions.c.supervisor.type.length  # 64: "unit · display name" must fit
+_PROFILE = ("display_name", "unit")  # added to ``users`` later: a database not upgraded yet lacks them
 _MAX_TOKEN = 256  # anything longer is no token of ours
 
 
@@ -101,6 +114,8 @@ class Principal:
     role: str  # city | district | street | admin | kiosk
     region_code: str | None
     session_id: str | None = None
+    display_name: str | None = None  # the person's name, e.g. 张伟
+    unit: str | None = None  # their unit, e.g. 铁东区综合指挥中心督办科
 
     @property
     def is_kiosk(self) -> bool:
@@ -116,7 +131,23 @@ class Principal:
 
     @property
     def may_supervise(self) -> bool:
-        return self.role in ("city", "district", "street")
+        return bool(self.supervision_levels)
+
+    @property
+    def supervision_levels(self) -> tuple[str, ...]:
+        """The 督办 levels this person may issue: their own and below (none for admin and kiosk)."""
+        return SUPERVISION_LEVELS_OF_ROLE.get(self.role, ())
+
+    @property
+    def supervisor_label(self) -> str:
+        """How the person signs a supervision: "unit · display name", either alone, or the login name."""
+        return supervisor_label(self.name, self.display_name, self.unit)
+
+
+def supervisor_label(name: str, display_name: str | None, unit: str | None) -> str:
+    """"unit · display name"; the one that is set when only one is; the login name when neither is."""
+    parts = [p.strip() for p in (unit, display_name) if p and p.strip()]
+    return PROFILE_SEPARATOR.join(parts) if parts else name
 
 
 # ------------------------------------------------------------- helpers ---
@@ -210,6 +241,21 @@ def _check_password(password) -> str:
     return password
 
 
+def _check_profile(display_name, unit) -> tuple[str | None, str | None]:
+    """The person's name and unit, trimmed (empty: None); refused when "unit · name" would not fit a supervision."""
+    out = []
+    for value, what in ((display_name, "姓名"), (unit, "单位")):
+        text = None if value is None else str(value).strip() or None
+        if text is not None and any(not ch.isprintable() for ch in text):
+            raise AuthError(f"{what}不能包含控制字符")
+        out.append(text)
+    label = supervisor_label("", *out)
+    if len(label) > _MAX_SUPERVISOR:
+        raise AuthError(f"单位与姓名过长：“{label[:_MAX_SUPERVISOR]}…”合计 {len(label)} 个字，"
+                        f"作为督办人最多 {_MAX_SUPERVISOR} 个字")
+    return out[0], out[1]
+
+
 def _check_name(name) -> str:
     text = "" if name is None else str(name).strip()
     if not text:
@@ -250,9 +296,34 @@ def _check_region(conn, role: str, region_code) -> str | None:
 _LEVEL_NAMES = {"province": "省", "city": "市", "district": "区", "street": "街道", "community": "社区", "grid": "网格"}
 
 
+# Databases whose ``users`` table has the profile columns, and when others were last seen without them.
+_PROFILE_READY: set[str] = set()
+_PROFILE_MISSING: dict[str, float] = {}
+PROFILE_RECHECK_SECONDS = 60
+
+
+def _user_columns(conn) -> list:
+    """The columns of ``users`` to read: all of them, or all but the profile on a database whose
+    ``users`` table predates it (``store.create_schema``, which every command line runs, adds them).
+    The table is inspected once per process when it has them, at most once a minute while it does not."""
+    key = conn.engine.url.render_as_string(hide_password=True)
+    if key not in _PROFILE_READY:
+        last = _PROFILE_MISSING.get(key)
+        if last is None or time.monotonic() - last >= PROFILE_RECHECK_SECONDS:
+            have = {c["name"] for c in inspect(conn).get_columns(_users.name)}
+            if all(name in have for name in _PROFILE):
+                _PROFILE_READY.add(key)
+                _PROFILE_MISSING.pop(key, None)
+            else:
+                _PROFILE_MISSING[key] = time.monotonic()
+    if key in _PROFILE_READY:
+        return list(_users.c)
+    return [c for c in _users.c if c.name not in _PROFILE]
+
+
 def _user(conn, name: str):
     """The account named exactly ``name`` (some databases compare names ignoring case or trailing spaces)."""
-    rows = conn.execute(select(_users).where(_users.c.name == name)).all()
+    rows = conn.execute(select(*_user_columns(conn)).where(_users.c.name == name)).all()
     return next((r for r in rows if r.name == name), None)
 
 
@@ -271,18 +342,22 @@ def _end_sessions_of(conn, name: str, now: dt.datetime, reason: str) -> int:
 
 
 def add_user(engine: Engine, name: str, *, role: str, region_code: str | None, password: str | None,
-             actor: str = "cli", now: dt.datetime | None = None) -> None:
+             display_name: str | None = None, unit: str | None = None, actor: str = "cli",
+             now: dt.datetime | None = None) -> None:
     """Create an account. ``password`` None: an account without a password (single sign-on only).
 
     District and street accounts need a region of that level; a city account may
     have the territory's root (a city or province) or None (everything).
-    Names are unique ignoring case.
+    Names are unique ignoring case. ``display_name`` and ``unit`` (e.g. 张伟,
+    铁东区综合指挥中心督办科) name the person on their supervisions.
     """
     now = _now(now, engine)
     name = _check_name(name)
     if role not in ROLES:
         raise AuthError(f"未知角色：{role}（可选 {', '.join(ROLES)}）")
+    display_name, unit = _check_profile(display_name, unit)
     password_hash = None if password is None else hash_password(_check_password(password))
+    profile = {k: v for k, v in (("display_name", display_name), ("unit", unit)) if v is not None}
     with engine.begin() as conn:
         region = _check_region(conn, role, region_code)
         taken = conn.execute(select(_users.c.name)
@@ -292,12 +367,33 @@ def add_user(engine: Engine, name: str, *, role: str, region_code: str | None, p
         try:
             conn.execute(insert(_users).values(name=name, role=role, region_code=region, password_hash=password_hash,
                                                disabled=False, failed_logins=0, locked_until=None,
-                                               created_at=now, updated_at=now))
+                                               created_at=now, updated_at=now, **profile))
         except IntegrityError:
             raise AuthError(f"用户名已存在：{name}") from None
         conn.execute(insert(schema.audit_log).values(
             _audit_row(at=now, actor=actor, action="user_add", target=name, region_code=region,
-                       detail={"role": role, "password": password_hash is not None})))
+                       detail={"role": role, "password": password_hash is not None, **profile})))
+
+
+KEEP = object()  # set_profile: leave this field as it is
+
+
+def set_profile(engine: Engine, name: str, *, display_name=KEEP, unit=KEEP, actor: str = "cli",
+                now: dt.datetime | None = None) -> dict[str, str | None]:
+    """Set an account's display name and unit (``KEEP``: unchanged; None or empty: cleared).
+    Returns both as they now are."""
+    now = _now(now, engine)
+    with engine.begin() as conn:
+        row = _require_user(conn, name)
+        current = (getattr(row, "display_name", None), getattr(row, "unit", None))
+        wanted = _check_profile(current[0] if display_name is KEEP else display_name,
+                                current[1] if unit is KEEP else unit)
+        values = dict(zip(_PROFILE, wanted))
+        conn.execute(update(_users).where(_users.c.id == row.id).values(**values, updated_at=now))
+        conn.execute(insert(schema.audit_log).values(
+            _audit_row(at=now, actor=actor, action="user_profile", target=row.name, region_code=row.region_code,
+                       detail=values)))
+    return values
 
 
 def disable_user(engine: Engine, name: str, *, actor: str = "cli", now: dt.datetime | None = None) -> None:
@@ -328,19 +424,21 @@ def reset_password(engine: Engine, name: str, password: str, *, actor: str = "cl
 
 
 def list_users(engine: Engine) -> list[dict]:
-    """Every account, by name: name, role, region_code, disabled, created_at, locked_until (never the hash)."""
+    """Every account, by name: name, role, region_code, display_name, unit, disabled, created_at,
+    locked_until (never the hash)."""
     u = _users
     with engine.connect() as conn:
-        rows = conn.execute(select(u.c.name, u.c.role, u.c.region_code, u.c.disabled, u.c.created_at,
-                                   u.c.locked_until).order_by(u.c.name)).all()
-    return [{"name": r.name, "role": r.role, "region_code": r.region_code, "disabled": bool(r.disabled),
-             "created_at": r.created_at, "locked_until": r.locked_until} for r in rows]
+        rows = conn.execute(select(*_user_columns(conn)).order_by(u.c.name)).all()
+    return [{"name": r.name, "role": r.role, "region_code": r.region_code,
+             "display_name": getattr(r, "display_name", None), "unit": getattr(r, "unit", None),
+             "disabled": bool(r.disabled), "created_at": r.created_at, "locked_until": r.locked_until} for r in rows]
 
 
 # -------------------------------------------------------------- sign-in ---
 
 def _principal(row, session_id: str | None = None) -> Principal:
-    return Principal(name=row.name, role=row.role, region_code=row.region_code or None, session_id=session_id)
+    return Principal(name=row.name, role=row.role, region_code=row.region_code or None, session_id=session_id,
+                     display_name=getattr(row, "display_name", None) or None, unit=getattr(row, "unit", None) or None)
 
 
 def authenticate(engine: Engine, name: str, password: str, *, now: dt.datetime | None = None,

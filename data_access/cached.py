@@ -495,7 +495,8 @@ def warning_filter_options(key: Token, scope: Scope, as_of: dt.datetime) -> dict
 
 
 def supervise(appeal_ids, **kwargs) -> list[int]:
-    """督办 appeals (``supervision.supervise``) when the grant allows it and every appeal lies inside it."""
+    """督办 appeals (``supervision.supervise``) when the grant allows it, at a level the grant allows
+    (the person's own and below: ``Grant.supervise_levels``), and every appeal lies inside it."""
     from . import supervision
 
     grant = current_grant()
@@ -503,6 +504,7 @@ def supervise(appeal_ids, **kwargs) -> list[int]:
         raise access.NoAccess("该账号不能督办。")
     for appeal_id in appeal_ids:
         access.check_appeal(_con(), grant, appeal_id)
+    kwargs["allowed_levels"] = grant.supervise_levels  # whatever the caller said
     return supervision.supervise(sor_engine(), appeal_ids, account=_account(), **kwargs)
 
 
@@ -563,28 +565,34 @@ def time_limit_rules(key: Token):
         return deadlines.Rules()
 
 
-@_guarded
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
-def open_supervisions(key: Token, scope: Scope, as_of: dt.datetime) -> pd.DataFrame:
-    from . import supervision_queries
-
-    return supervision_queries.open_supervisions(_con(), scope, as_of, limit=200)
+OPEN_SUPERVISIONS_SHOWN = 200  # rows of the open supervisions on the warning page
 
 
 @_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
-def supervision_stats(key: Token, scope: Scope, period: Period, as_of: dt.datetime, by: str) -> pd.DataFrame:
+def open_supervisions(key: Token, scope: Scope, as_of: dt.datetime, filters: tuple = ()) -> pd.DataFrame:
     from . import supervision_queries
 
-    return supervision_queries.supervision_stats(_con(), scope, period, as_of, by)
+    return supervision_queries.open_supervisions(_con(), scope, as_of, limit=OPEN_SUPERVISIONS_SHOWN,
+                                                 filters=dict(filters))
 
 
 @_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
-def unsatisfied_candidates(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
+def supervision_stats(key: Token, scope: Scope, period: Period, as_of: dt.datetime, by: str,
+                      filters: tuple = ()) -> pd.DataFrame:
     from . import supervision_queries
 
-    return supervision_queries.unsatisfied_candidates(_con(), scope, period, as_of)
+    return supervision_queries.supervision_stats(_con(), scope, period, as_of, by, filters=dict(filters))
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=100)
+def unsatisfied_candidates(key: Token, scope: Scope, period: Period, as_of: dt.datetime,
+                           filters: tuple = ()) -> pd.DataFrame:
+    from . import supervision_queries
+
+    return supervision_queries.unsatisfied_candidates(_con(), scope, period, as_of, filters=dict(filters))
 
 
 @_guarded

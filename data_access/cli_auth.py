@@ -1,6 +1,7 @@
 """Command line for accounts and wall-screen tokens (``python -m data_access users|kiosk-token …``).
 
-  users add NAME --role ROLE [--region CODE] --password-stdin
+  users add NAME --role ROLE [--region CODE] [--display-name TEXT] [--unit TEXT] --password-stdin
+  users profile NAME [--display-name TEXT] [--unit TEXT]   (an empty TEXT clears it)
   users disable NAME
   users reset-password NAME --password-stdin
   users list [--json]
@@ -28,7 +29,7 @@ def add_parsers(sub, db_arg) -> None:
     """Add ``users`` and ``kiosk-token`` to the subparsers of ``python -m data_access``."""
     from .auth import ROLES
 
-    u = sub.add_parser("users", help="sign-in accounts: add | disable | reset-password | list")
+    u = sub.add_parser("users", help="sign-in accounts: add | profile | disable | reset-password | list")
     usub = u.add_subparsers(dest="users_command", required=True)
     ua = usub.add_parser("add", help="create an account")
     ua.add_argument("name", metavar="NAME")
@@ -37,7 +38,12 @@ def add_parsers(sub, db_arg) -> None:
                     help="the account's region (required for district and street; city: the root or none)")
     ua.add_argument("--password-stdin", action="store_true",
                     help="read the password from standard input (the first line)")
+    profile_args(ua)
     db_arg(ua)
+    up = usub.add_parser("profile", help="set the person's display name and unit (shown as 督办人)")
+    up.add_argument("name", metavar="NAME")
+    profile_args(up)
+    db_arg(up)
     ud = usub.add_parser("disable", help="disable an account and end its sessions")
     ud.add_argument("name", metavar="NAME")
     db_arg(ud)
@@ -59,6 +65,12 @@ def add_parsers(sub, db_arg) -> None:
     kr = ksub.add_parser("revoke", help="revoke a token (the token itself or its id)")
     kr.add_argument("token", metavar="TOKEN")
     db_arg(kr)
+
+
+def profile_args(parser) -> None:
+    parser.add_argument("--display-name", metavar="TEXT",
+                        help="the person's name, e.g. 张伟 (with --unit, the default 督办人 is \"unit · name\")")
+    parser.add_argument("--unit", metavar="TEXT", help="the person's unit, e.g. 铁东区综合指挥中心督办科")
 
 
 def _error(message: str):
@@ -106,9 +118,18 @@ def users(args, url, settings) -> int:
             password = _read_password(args)
             engine = _engine(url)
             auth.add_user(engine, args.name, role=args.role, region_code=args.region, password=password,
-                          now=local_now(settings.timezone))
+                          display_name=args.display_name, unit=args.unit, now=local_now(settings.timezone))
             where = f"region {args.region.strip()}" if args.region and args.region.strip() else "whole territory"
-            print(f"user {args.name.strip()} added: {args.role} ({auth.ROLE_LABELS[args.role]}), {where}")
+            signs = auth.supervisor_label(args.name.strip(), args.display_name, args.unit)
+            print(f"user {args.name.strip()} added: {args.role} ({auth.ROLE_LABELS[args.role]}), {where}; "
+                  f"signs as {signs}")
+        elif command == "profile":
+            changes = {k: v for k, v in (("display_name", args.display_name), ("unit", args.unit)) if v is not None}
+            if not changes:
+                raise _error("give --display-name TEXT and/or --unit TEXT (an empty TEXT clears it)")
+            profile = auth.set_profile(_engine(url), args.name, **changes, now=local_now(settings.timezone))
+            print(f"user {args.name.strip()} now signs as "
+                  f"{auth.supervisor_label(args.name.strip(), profile['display_name'], profile['unit'])}")
         elif command == "disable":
             auth.disable_user(_engine(url), args.name, now=local_now(settings.timezone))
             print(f"user {args.name.strip()} disabled; their sessions are ended")
@@ -124,6 +145,8 @@ def users(args, url, settings) -> int:
 
 
 def _list_users(rows: list[dict], as_json: bool, now) -> None:
+    from .auth import supervisor_label
+
     def stamp(t):
         return t.isoformat(sep=" ", timespec="seconds") if t is not None else None
 
@@ -135,11 +158,12 @@ def _list_users(rows: list[dict], as_json: bool, now) -> None:
         print("no accounts; add one with: python -m data_access users add NAME --role ROLE "
               "[--region CODE] --password-stdin")
         return
-    print(f"{'name':<20} {'role':<9} {'region':<14} {'disabled':<9} locked until")
+    print(f"{'name':<20} {'role':<9} {'region':<14} {'disabled':<9} {'locked until':<20} signs as")
     for r in rows:
         locked = stamp(r["locked_until"]) if r["locked_until"] is not None and r["locked_until"] > now else "—"
+        signs = supervisor_label(r["name"], r["display_name"], r["unit"])
         print(f"{r['name']:<20} {r['role']:<9} {r['region_code'] or '(all)':<14} "
-              f"{'yes' if r['disabled'] else 'no':<9} {locked}")
+              f"{'yes' if r['disabled'] else 'no':<9} {locked:<20} {signs}")
 
 
 def kiosk_token(args, url, settings) -> int:

@@ -218,6 +218,9 @@ users = Table(
     # district / street: that region; city: the territory's root or NULL (everything); admin: usually NULL
     Column("region_code", String(32)),
     Column("password_hash", String(255)),  # NULL: single sign-on only
+    # how the person is named on what they write (督办人: "unit · display name"); NULL: the login name
+    Column("display_name", String(64)),
+    Column("unit", String(64)),
     Column("disabled", Boolean, nullable=False, default=False, server_default=false()),
     Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
     Column("locked_until", _Time),

@@ -45,8 +45,8 @@ from .workcal import add_working_days
 
 __all__ = [
     "DEFAULT_ALLOWANCE_WORKDAYS", "ESCALATION_PREFIX", "LEVEL_ORDER", "SYSTEM_ACTOR", "SupervisionError",
-    "answer", "default_due_at", "escalate_overdue", "event_note", "next_level", "supervise",
-    "unsatisfied_candidates",
+    "answer", "answer_note", "default_due_at", "escalate_note", "escalate_overdue", "event_note", "next_level",
+    "replaced_note", "supervise", "unsatisfied_candidates",
 ]
 
 # the levels, lowest first; escalation moves one step to the right
@@ -103,6 +103,32 @@ def _minute(t: dt.datetime) -> str:
 def event_note(level: str, reason: str, due_at: dt.datetime) -> str:
     """The note of a ``supervise`` event: level, reason and due time."""
     return f"{level_label(level)}级督办：{reason}（答复期限 {_minute(due_at)}）"
+
+
+def replaced_note(replaced: Iterable[tuple[str, int]]) -> str:
+    """What a ``supervise`` event adds when the new supervision replaces open ones (level, id)."""
+    return "；" + "、".join(f"{level_label(level)}级督办 #{sid}" for level, sid in replaced) + " 随之升级"
+
+
+def answer_note(level: str, supervision_id: int, text: str, late: bool) -> str:
+    """The note of an ``answer`` event: which supervision, whether late, and the answer."""
+    return f"答复{level_label(level)}级督办 #{supervision_id}{'（逾期答复）' if late else ''}：{text}"
+
+
+def escalate_note(old_level: str, old_id: int, old_due: dt.datetime, level: str, new_id: int,
+                  new_due: dt.datetime) -> str:
+    """The note of an ``escalate`` event: the supervision left unanswered and the one replacing it."""
+    return (f"{level_label(old_level)}级督办 #{old_id} 逾期未答复（答复期限 {_minute(old_due)}），"
+            f"升级为{level_label(level)}级督办 #{new_id}（答复期限 {_minute(new_due)}）")
+
+
+def level_refusal(level: str, allowed_levels: Sequence[str]) -> str:
+    """Why an account may not issue a supervision at ``level``, naming the levels it may issue."""
+    allowed = [lv for lv in LEVEL_ORDER if lv in allowed_levels]
+    if not allowed:
+        return "本账号不能督办。"
+    return (f"本账号不能发起{level_label(level)}级督办：督办只能在本级及以下发起，"
+            f"本账号可发起{'、'.join(level_label(lv) + '级' for lv in allowed)}督办。")
 
 
 def _root_reason(reason: str) -> str:
@@ -218,7 +244,8 @@ def _open_by_appeal(conn, appeal_ids: Sequence[str]) -> dict[str, list]:
 
 def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: str, supervisor: str,
               due_at: dt.datetime, now: dt.datetime | None = None,
-              timezone: str | None = None, account: str | None = None) -> list[int]:
+              timezone: str | None = None, account: str | None = None,
+              allowed_levels: Sequence[str] | None = None) -> list[int]:
     """Supervise one appeal or a batch; returns the new supervision ids, in the order given.
 
     For each appeal: a ``supervisions`` row (``region_code``: the appeal's
@@ -230,6 +257,9 @@ def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: 
 
     ``account``: the signed-in account that made the request, written to the
     audit row (default: ``supervisor``, the name shown on the supervision).
+    ``allowed_levels``: the levels that account may issue (its own and below,
+    ``access.Grant.supervise_levels``); a level outside them is refused. None:
+    any level (the command line, the system itself).
 
     All or nothing: when any appeal of the batch is refused (unknown, cancelled,
     closed without a 不满意 rating, or already under an open supervision at the
@@ -238,6 +268,8 @@ def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: 
     """
     if level not in SUPERVISION_LEVELS:
         raise SupervisionError(f"督办级别应为 街道、区 或 市（street、district、city），收到的是 {level!r}")
+    if allowed_levels is not None and level not in allowed_levels:
+        raise SupervisionError(level_refusal(level, allowed_levels))
     reason = _text(reason, "督办原因")
     supervisor = _text(supervisor, "督办人", _MAX_ACTOR)
     ids = list(dict.fromkeys(str(a).strip() for a in appeal_ids if a is not None and str(a).strip()))
@@ -297,7 +329,7 @@ def supervise(engine: Engine, appeal_ids: Sequence[str], *, level: str, reason: 
             new_ids.append(new_id)
             note = event_note(level, reason, due_at)
             if replaced:
-                note += "；" + "、".join(f"{level_label(o.level)}级督办 #{o.id}" for o in replaced) + " 随之升级"
+                note += replaced_note((o.level, o.id) for o in replaced)
             events.append(dict(appeal_id=aid, event_type="supervise", event_at=now, actor=supervisor, note=note))
             audits.append(dict(at=now, actor=(account or supervisor)[:_MAX_ACTOR], action="supervise", target=aid,
                                region_code=region,
@@ -341,7 +373,7 @@ def answer(engine: Engine, supervision_id: int, *, answer: str, actor: str, now:
         if done.rowcount != 1:
             raise SupervisionError(f"督办 #{sid} 刚刚发生变化，请刷新后重试")
         late = now > row.due_at
-        note = f"答复{level_label(row.level)}级督办 #{sid}{'（逾期答复）' if late else ''}：{text}"
+        note = answer_note(row.level, sid, text, late)
         conn.execute(insert(schema.appeal_events).values(appeal_id=row.appeal_id, event_type="answer", event_at=now,
                                                           actor=actor, note=note))
         conn.execute(insert(schema.audit_log).values(
@@ -401,8 +433,7 @@ def escalate_overdue(engine: Engine, *, now: dt.datetime | None = None,
             pairs.append((int(old.id), new_id))
             events.append(dict(
                 appeal_id=old.appeal_id, event_type="escalate", event_at=now, actor=SYSTEM_ACTOR,
-                note=(f"{level_label(old.level)}级督办 #{old.id} 逾期未答复（答复期限 {_minute(old.due_at)}），"
-                      f"升级为{level_label(level)}级督办 #{new_id}（答复期限 {_minute(new_due)}）")))
+                note=escalate_note(old.level, old.id, old.due_at, level, new_id, new_due)))
             audits.append(dict(at=now, actor=SYSTEM_ACTOR, action="escalate", target=old.appeal_id,
                                region_code=region,
                                detail=_detail(supervision_id=new_id, escalated_from=int(old.id), level=level,
@@ -413,11 +444,11 @@ def escalate_overdue(engine: Engine, *, now: dt.datetime | None = None,
     return pairs
 
 
-def unsatisfied_candidates(conn, scope, period, as_of, limit: int = 200):
+def unsatisfied_candidates(conn, scope, period, as_of, limit: int = 200, *, filters: dict | None = None):
     """Appeals rated 不满意 and not supervised since: put forward for supervision.
 
     A read on the analytics store; see ``supervision_queries.unsatisfied_candidates``.
     """
     from .supervision_queries import unsatisfied_candidates as _read
 
-    return _read(conn, scope, period, as_of, limit=limit)
+    return _read(conn, scope, period, as_of, limit=limit, filters=filters)

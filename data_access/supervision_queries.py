@@ -26,6 +26,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 
+from .alerts import filter_conditions
 from .analytics import PATH_COLUMNS, departments, facts, regions, supervisions
 from .queries import _in_scope, _where
 from .runner import run
@@ -54,12 +55,14 @@ def _count(cond) -> object:
 
 
 def supervision_stats(conn, scope: Scope, period: Period, as_of: dt.datetime, by: str = "department",
-                      limit: int | None = None) -> pd.DataFrame:
+                      limit: int | None = None, *, filters: dict | None = None) -> pd.DataFrame:
     """Supervision statistics per department or per street, worst first.
 
     The cohort: the supervision chains (see the module docstring) whose root
     was created in the period (``[start, end)``) and by ``as_of``, on appeals
-    in the scope. ``by="department"`` groups by the department supervised
+    in the scope that pass the warning page's ``filters`` (district, street,
+    department, category, channel of the appeal: ``alerts.filter_conditions``).
+    ``by="department"`` groups by the department supervised
     (the root's ``department_code``, the appeal's department when it was
     supervised); ``by="street"`` by the street of the appeal. Chains without
     a department (or a street) are left out. Judged at ``as_of``:
@@ -101,7 +104,7 @@ def supervision_stats(conn, scope: Scope, period: Period, as_of: dt.datetime, by
     answered = per_chain.c.answered == 1
     on_time = and_(root.c.answered_at.is_not(None), root.c.answered_at <= root.c.due_at, root.c.answered_at <= t)
     due = or_(answered, root.c.due_at < t)
-    cohort = [root.c.created_at <= t, _in_scope(scope), key.is_not(None)]
+    cohort = [root.c.created_at <= t, _in_scope(scope), key.is_not(None), *filter_conditions(filters)]
     if period.start is not None:
         cohort.append(root.c.created_at >= period.start)
     if period.end is not None:
@@ -147,9 +150,10 @@ def _open_at(s, t):
     return and_(s.c.created_at <= t, or_(s.c.answered_at.is_(None), s.c.answered_at > t), ~continued)
 
 
-def open_supervisions(conn, scope: Scope, as_of: dt.datetime, limit: int = 50) -> pd.DataFrame:
-    """Supervisions open at ``as_of`` on appeals in the scope, overdue first (longest overdue first),
-    then by due time.
+def open_supervisions(conn, scope: Scope, as_of: dt.datetime, limit: int = 50, *,
+                      filters: dict | None = None) -> pd.DataFrame:
+    """Supervisions open at ``as_of`` on appeals in the scope that pass ``filters`` (as on the warning
+    page), overdue first (longest overdue first), then by due time.
 
     ``overdue``: past the due time at ``as_of`` (for a street or district
     supervision, escalation is pending; a city-level one cannot escalate and
@@ -177,7 +181,7 @@ def open_supervisions(conn, scope: Scope, as_of: dt.datetime, limit: int = 50) -
             .outerjoin(street, street.c.code == facts.c[PATH_COLUMNS["street"]])
             .outerjoin(dept, dept.c.code == s.c.department_code)
         )
-        .where(_in_scope(scope), _open_at(s, t))
+        .where(_in_scope(scope), _open_at(s, t), *filter_conditions(filters))
         .order_by(case((overdue, 0), else_=1), s.c.due_at, s.c.id)
         .limit(limit)
     )
@@ -237,11 +241,12 @@ def supervisions_of(conn, appeal_id: str, as_of: dt.datetime | None = None) -> p
 
 
 def unsatisfied_candidates(conn, scope: Scope, period: Period, as_of: dt.datetime, *,
-                           limit: int = 200) -> pd.DataFrame:
+                           limit: int = 200, filters: dict | None = None) -> pd.DataFrame:
     """Appeals rated 不满意 that nobody has supervised since the rating: put forward for supervision.
 
     Received in the period (the cohort of every indicator, so these are part
-    of the 不满意 answers behind 满意率), in the scope, rated ``unsatisfied``
+    of the 不满意 answers behind 满意率), in the scope and passing ``filters`` (as
+    on the warning page), rated ``unsatisfied``
     by ``as_of``, with no supervision created at or after the rating (and by
     ``as_of``). ``supervised_before``: the appeal was supervised earlier
     (e.g. while it was late). Newest rating first.
@@ -263,7 +268,7 @@ def unsatisfied_candidates(conn, scope: Scope, period: Period, as_of: dt.datetim
             .outerjoin(dept, dept.c.code == facts.c.department_code)
         )
         .where(_where(scope, period, as_of), facts.c.satisfaction == "unsatisfied", facts.c.rated_at <= as_of,
-               ~since)
+               ~since, *filter_conditions(filters))
         .order_by(facts.c.rated_at.desc(), facts.c.appeal_id)
         .limit(limit)
     )

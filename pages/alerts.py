@@ -81,7 +81,7 @@ def page() -> None:
             ui.counts_table(cached.warning_counts(key, scope, period, as_of, "street", frozen), "街道",
                             view, as_of, scope, "street", filters)
     with supervision:
-        ui.supervision_panels(key, scope, period, as_of, view, cfg)
+        ui.supervision_panels(key, scope, period, as_of, view, cfg, filters, name)
 
 
 page()

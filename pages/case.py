@@ -15,6 +15,7 @@ import html
 import streamlit as st
 
 from data_access import cached, privacy
+from data_access.vocab import SUPERVISION_LEVELS
 from ui import boot, params, theme, widgets
 from ui import cases as ui
 from ui import supervision as supervise
@@ -86,8 +87,14 @@ def supervision_section(key, row: dict, as_of) -> None:
     if not pending.empty:
         supervise.answer_form(pending.iloc[-1], cfg)
     if row["status"] == "open" or (row["status"] == "closed" and row.get("satisfaction") == "unsatisfied"):
+        held = None if pending.empty else str(pending.iloc[-1]["level"])
+        levels = supervise.levels_offered(above=held)
+        if not levels:  # the open supervision is at this account's own level or above
+            st.caption(f"已有待答复的{SUPERVISION_LEVELS.get(held, held)}级督办；督办只能在本级及以下发起，"
+                       "本账号不能再提级。")
+            return
         with st.expander("督办此工单" if pending.empty else "提级督办此工单", expanded=False):
-            supervise.supervise_form({"本工单": [row["appeal_id"]]}, cfg, key="supervise_case")
+            supervise.supervise_form({"本工单": [row["appeal_id"]]}, cfg, key="supervise_case", levels=levels)
 
 
 page()

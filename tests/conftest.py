@@ -192,13 +192,14 @@ def any_sor(request, tmp_path):
 
 # ------------------------------------------------------------ sign-in ---
 
-def sign_in(at, role: str = "city", region: str | None = None, name: str = "测试员"):
+def sign_in(at, role: str = "city", region: str | None = None, name: str = "测试员", *,
+            display_name: str | None = None, unit: str | None = None):
     """Put a signed-in person into an AppTest session (as ``ui.auth`` does after the sign-in form)."""
     from data_access.auth import Principal
     from ui.auth import PRINCIPAL_KEY, grant_of
     from data_access.cached import GRANT_KEY
 
-    principal = Principal(name=name, role=role, region_code=region)
+    principal = Principal(name=name, role=role, region_code=region, display_name=display_name, unit=unit)
     at.session_state[PRINCIPAL_KEY] = principal
     at.session_state[GRANT_KEY] = grant_of(principal)
     return at

@@ -10,9 +10,9 @@ from data_access.queries import UnknownRegion
 from data_access.scope import Scope
 from tests.conftest import insert_appeals, synced_store, ts
 
-STREET = Grant("101001", personal_data=True, supervise=True)  # 东街道 of 东区
-DISTRICT = Grant("101", personal_data=True, supervise=True)
-WHOLE = Grant(None, personal_data=True, supervise=True)
+STREET = Grant("101001", personal_data=True, supervise_levels=("street",))  # 东街道 of 东区
+DISTRICT = Grant("101", personal_data=True, supervise_levels=("street", "district"))
+WHOLE = Grant(None, personal_data=True, supervise_levels=("street", "district", "city"))
 
 
 @pytest.fixture

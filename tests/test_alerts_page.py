@@ -8,6 +8,7 @@ supervisions are checked in the system of record's own tables.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pandas as pd
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from data_access import alerts, schema
+from data_access import alerts, schema, supervision
 from data_access.clock import local_now
 from data_access.scope import Period, Scope
 from data_access.sor_views import ensure_views
@@ -165,6 +166,44 @@ def test_a_filter_keeps_its_value_when_two_units_share_a_name(page, city):
     assert district.format_func(district.value) == "全部" and "district" not in at.query_params
 
 
+def _frame(at: AppTest, column: str, nth: int = 0) -> pd.DataFrame:
+    """The ``nth`` table of the page that has ``column``."""
+    return [d.value for d in at.dataframe if column in d.value.columns][nth]
+
+
+def test_the_supervision_tab_counts_only_the_filtered_appeals(page, city):
+    from data_access import supervision_queries as sq
+
+    _, engine, as_of = city
+    whole = _sor(engine, sq.open_supervisions, Scope.whole(), as_of, limit=100_000)
+    street = whole["street_code"].value_counts().index[0]  # the street with the most open supervisions
+    street_name = whole.loc[whole["street_code"] == street, "street_name"].iloc[0]
+    category = whole.loc[whole["street_code"] == street, "category"].value_counts().index[0]
+    for filters in ({"street": street}, {"street": street, "category": category}):
+        at = page("alerts", as_of=as_of.isoformat(), **filters)
+        expected = _sor(engine, sq.open_supervisions, Scope.whole(), as_of, limit=200, filters=filters)
+        assert 0 < len(expected) < len(whole)
+        assert _frame(at, "要求答复")["工单号"].tolist() == expected["appeal_id"].tolist()
+        for nth, by in enumerate(("department", "street")):
+            stats = _sor(engine, sq.supervision_stats, Scope.whole(), Period.all_time(), as_of, by, filters=filters)
+            shown = _frame(at, "按时答复率%", nth)
+            assert shown["名称"].tolist() == stats["name"].tolist()
+            assert shown["督办"].tolist() == stats["supervised"].tolist()
+            assert shown["待答复"].tolist() == stats["open"].tolist()
+        whole_stats = _sor(engine, sq.supervision_stats, Scope.whole(), Period.all_time(), as_of, "street")
+        assert _frame(at, "按时答复率%", 1)["名称"].tolist() == [street_name] != whole_stats["name"].tolist()
+        candidates = _sor(engine, sq.unsatisfied_candidates, Scope.whole(), Period.all_time(), as_of, filters=filters)
+        shown = [d.value for d in at.dataframe if "回访时间" in d.value.columns]
+        assert (shown[0]["工单号"].tolist() if shown else []) == candidates["appeal_id"].tolist()
+        # the tab says plainly which appeals it counts
+        note = " ".join(i.value for i in at.info)
+        assert "只统计符合筛选条件的工单" in note and street_name in note
+        assert ("category" not in filters) or category in note
+    at = page("alerts", as_of=as_of.isoformat())
+    assert not [i for i in at.info if "筛选条件" in i.value]
+    assert any("全部工单（未筛选）" in c.value for c in at.caption)
+
+
 def _small_department(engine) -> tuple[str, list[str]]:
     """A department with a few red or yellow appeals, none supervised yet."""
     now = local_now(CITY_TZ).replace(microsecond=0)
@@ -176,10 +215,13 @@ def _small_department(engine) -> tuple[str, list[str]]:
     return code, sorted(listed.loc[listed["department_code"] == code, "appeal_id"])
 
 
-def _unsupervised(engine) -> str:
-    """A red or yellow appeal never supervised (the latest deadline, so the earlier tests' picks differ)."""
+def _unsupervised(engine, street: str | None = None) -> str:
+    """A red or yellow appeal never supervised (the latest deadline, so the earlier tests' picks differ),
+    in ``street`` when given."""
     listed = _sor(engine, alerts.warning_list, Scope.whole(), Period.all_time(), local_now(CITY_TZ).replace(microsecond=0))
     free = listed[~listed["is_supervised"].astype(bool)]
+    if street is not None:
+        free = free[free["street_code"] == street]
     assert not free.empty
     return free["appeal_id"].iloc[-1]
 
@@ -190,6 +232,56 @@ def _rows(engine, table, **where):
         stmt = stmt.where(table.c[column].in_(value) if isinstance(value, (list, tuple)) else table.c[column] == value)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def _timeline(at: AppTest) -> list[tuple[str, str, str]]:
+    """The case detail's timeline: (label, time, note) of each entry, oldest first."""
+    items = re.findall(r'<span class="ev">(.*?)</span><span class="when">(.*?)</span>.*?<div class="note">(.*?)</div>',
+                       _html(at))
+    return [(label, when, html.unescape(note)) for label, when, note in items]
+
+
+def test_every_answered_supervision_of_the_demo_has_its_answer_event_and_the_detail_agrees(page, city):
+    _, engine, _ = city
+    sups = pd.DataFrame(_rows(engine, schema.supervisions))
+    answered = sups[sups["status"] == "answered"]
+    answers = pd.DataFrame(_rows(engine, schema.appeal_events, event_type="answer"))
+    assert len(answered) > 20 and len(answers) == len(answered)
+    notes = answers.groupby(["appeal_id", "event_at"])["note"].apply(list).to_dict()
+    for r in answered.itertuples():  # at its answer time, naming it, with its text
+        assert [n for n in notes.get((r.appeal_id, r.answered_at), []) if f"督办 #{r.id}" in n and n.endswith(r.answer)]
+
+    # the detail of appeals whose supervisions escalated, were answered late and on time: the table and the
+    # timeline tell the same story, and every date has its year
+    chains = sups.dropna(subset=["escalated_from"])
+    picks = {
+        chains.loc[chains["supervisor"] == supervision.SYSTEM_ACTOR, "appeal_id"].iloc[0],
+        answered.loc[answered["answered_at"] > answered["due_at"], "appeal_id"].iloc[0],
+        answered.loc[answered["answered_at"] <= answered["due_at"], "appeal_id"].iloc[0],
+    }
+    for appeal in sorted(picks):
+        at = page("case", id=appeal)
+        rows = sups[sups["appeal_id"] == appeal].sort_values(["created_at", "id"])
+        table = at.dataframe[0].value
+        assert table["编号"].tolist() == [str(i) for i in rows["id"]]
+        assert table["督办时间"].tolist() == [f"{t:%Y-%m-%d %H:%M}" for t in rows["created_at"]]
+        assert table["答复期限"].tolist() == [f"{t:%Y-%m-%d %H:%M}" for t in rows["due_at"]]
+        timeline = _timeline(at)
+        shown_answers = [(when, note) for label, when, note in timeline if label == "督办答复"]
+        assert len(shown_answers) == (table["状态"].str.startswith("已答复")).sum()
+        for r, status, answered_text in zip(rows.itertuples(), table["状态"], table["答复时间"]):
+            if r.status == "answered":
+                assert answered_text == f"{r.answered_at:%Y-%m-%d %H:%M}"
+                late = "（逾期答复）" in next(n for w, n in shown_answers if f"督办 #{r.id}" in n and
+                                                w == f"{r.answered_at:%Y-%m-%d %H:%M:%S}")
+                assert status == ("已答复（逾期）" if late else "已答复（按时）")
+            else:
+                assert answered_text == "" and not [n for _, n in shown_answers if f"督办 #{r.id}" in n]
+            if r.supervisor == supervision.SYSTEM_ACTOR:  # an automatic escalation: 督办升级 names both rows
+                assert [n for label, _, n in timeline if label == "督办升级" and f"#{int(r.escalated_from)} 逾期未答复" in n
+                        and f"#{r.id}" in n]
+            else:
+                assert [n for label, w, n in timeline if label == "督办" and w == f"{r.created_at:%Y-%m-%d %H:%M:%S}"]
 
 
 def test_supervising_a_batch_from_the_warning_page(page, city):
@@ -229,10 +321,10 @@ def test_supervising_a_batch_from_the_warning_page(page, city):
     assert (table.loc[table["工单号"].isin(ids), "已督办"] == "是").all()
     from data_access import supervision_queries
     sync_time = local_now(CITY_TZ) + dt.timedelta(minutes=1)
-    expected = _sor(engine, supervision_queries.open_supervisions, Scope.whole(), sync_time, limit=200)
-    assert set(ids) <= set(_sor(engine, supervision_queries.open_supervisions, Scope.whole(), sync_time,
-                                limit=100_000)["appeal_id"])
-    assert at.dataframe[3].value["工单号"].tolist() == expected["appeal_id"].tolist()
+    expected = _sor(engine, supervision_queries.open_supervisions, Scope.whole(), sync_time, limit=200,
+                    filters={"department": dept})  # the page's filter bounds its open supervisions too
+    assert set(ids) <= set(expected["appeal_id"])
+    assert _frame(at, "要求答复")["工单号"].tolist() == expected["appeal_id"].tolist()
 
     # every row of the department is supervised now: the "not yet supervised" set is empty
     before = len(_rows(engine, schema.supervisions))
@@ -275,6 +367,7 @@ def test_supervising_and_answering_from_a_case_detail(page, city):
     appeal = _unsupervised(engine)
     at = page("case", id=appeal)
     assert any("该工单尚未督办" in i.value for i in at.info)
+    at.selectbox(key="supervise_case_level").set_value("street")  # a city account may supervise at any level
     at.text_input(key="supervise_case_who").input("街道督办组 李四")
     at.text_area(key="supervise_case_reason").input("群众多次来电，请加快办理")
     next(b for b in at.button if b.label == "督办").click()
@@ -321,3 +414,110 @@ def test_an_unanswered_supervision_escalates_at_the_next_refresh_and_shows_so(pa
     assert history["状态"].tolist() == ["已升级", "待答复"]
     assert history["来源"].tolist() == ["", "自动升级"]
     assert _rows(engine, schema.audit_log, target=appeal, action="escalate")
+
+
+# ------------------------------------------------- who may supervise, as whom ---
+# The demo's district account (铁东区) and street account (莲花街道 of 铁东区), as the demo names them.
+TIEDONG = dict(role="district", region="210302", name="tiedong", display_name="张伟", unit="铁东区综合指挥中心督办科")
+LIANHUA = dict(role="street", region="210302001", name="lianhua", display_name="李娜", unit="莲花街道督办组")
+
+
+@pytest.fixture
+def as_account(city, monkeypatch):
+    env, _, _ = city
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    def run(account: dict, which: str, **params) -> AppTest:
+        account = dict(account)
+        script = ROUTER.format(first=which).replace("{root}", str(ROOT))
+        at = sign_in(AppTest.from_string(script, default_timeout=120), account.pop("role"), account.pop("region"),
+                     **account)
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+    return run
+
+
+@pytest.mark.parametrize("account, levels", [(TIEDONG, ["street", "district"]), (LIANHUA, ["street"]),
+                                             (dict(role="city", region=None, name="demo"),
+                                              ["street", "district", "city"])])
+def test_the_form_offers_the_accounts_own_level_and_below_and_signs_with_its_unit_and_name(as_account, city,
+                                                                                           account, levels):
+    _, engine, _ = city
+    appeal = _unsupervised(engine, LIANHUA["region"])
+    for at in (as_account(account, "case", id=appeal), as_account(account, "alerts")):
+        key = "supervise_case" if at.query_params.get("id") else "supervise"
+        level = at.selectbox(key=f"{key}_level")
+        assert level.options == [{"street": "街道", "district": "区", "city": "市"}[lv] for lv in levels]
+        assert level.value == levels[-1]  # the account's own level first
+        expected = f"{account['unit']} · {account['display_name']}" if "unit" in account else account["name"]
+        assert at.text_input(key=f"{key}_who").value == expected
+
+
+def test_a_district_account_supervises_as_its_unit_and_name_and_the_audit_names_the_login(as_account, city):
+    _, engine, _ = city
+    appeal = _unsupervised(engine, LIANHUA["region"])
+    at = as_account(TIEDONG, "case", id=appeal)
+    at.text_area(key="supervise_case_reason").input("超期未办结，请于期限内办结并答复群众")
+    next(b for b in at.button if b.label == "督办").click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (sup,) = _rows(engine, schema.supervisions, appeal_id=appeal)
+    assert (sup["level"], sup["supervisor"], sup["region_code"]) == ("district", "铁东区综合指挥中心督办科 · 张伟", "210302")
+    (event,) = _rows(engine, schema.appeal_events, appeal_id=appeal, event_type="supervise")
+    assert event["actor"] == "铁东区综合指挥中心督办科 · 张伟"
+    (audit,) = _rows(engine, schema.audit_log, target=appeal, action="supervise")
+    assert audit["actor"] == "tiedong"
+    assert at.dataframe[0].value["督办人"].tolist() == ["铁东区综合指挥中心督办科 · 张伟"]
+    # the open supervision is the district's own level: no higher one to offer, and the page says why
+    assert not [b for b in at.button if b.label == "督办"]
+    assert any("本账号不能再提级" in c.value for c in at.caption)
+    # the street account cannot raise it either; the city account may, to the city only
+    at = as_account(LIANHUA, "case", id=appeal)
+    assert not [b for b in at.button if b.label == "督办"] and any("不能再提级" in c.value for c in at.caption)
+    at = as_account(dict(role="city", region=None, name="demo"), "case", id=appeal)
+    assert at.selectbox(key="supervise_case_level").options == ["市"]
+
+
+FORGED = """
+import datetime as dt
+import streamlit as st
+from data_access import cached, supervision
+from data_access.access import NoAccess
+
+cached.refresh()
+try:
+    ids = cached.supervise([{appeal!r}], level={level!r}, reason="越级督办", supervisor="伪造",
+                           due_at=dt.datetime.fromisoformat({due!r}), allowed_levels=("street", "district", "city"))
+    st.success(f"written {{ids}}")
+except (supervision.SupervisionError, NoAccess) as exc:
+    st.error(str(exc))
+"""
+
+
+@pytest.mark.parametrize("account, level, words", [
+    (TIEDONG, "city", "本账号不能发起市级督办：督办只能在本级及以下发起，本账号可发起街道级、区级督办"),
+    (LIANHUA, "district", "本账号不能发起区级督办：督办只能在本级及以下发起，本账号可发起街道级督办"),
+    (LIANHUA, "city", "本账号不能发起市级督办"),
+])
+def test_a_forged_request_above_the_accounts_level_is_refused_and_writes_nothing(city, monkeypatch, account,
+                                                                                 level, words):
+    env, engine, _ = city
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    appeal = _unsupervised(engine, LIANHUA["region"])
+    due = local_now(CITY_TZ).replace(microsecond=0) + dt.timedelta(days=3)
+    account = dict(account)
+    script = FORGED.format(appeal=appeal, level=level, due=due.isoformat())
+    at = sign_in(AppTest.from_string(script, default_timeout=120), account.pop("role"), account.pop("region"),
+                 **account)
+    before = (len(_rows(engine, schema.supervisions)), len(_rows(engine, schema.appeal_events)),
+              len(_rows(engine, schema.audit_log)))
+    at.run()
+    assert not at.exception and not at.success, [s.value for s in at.success]
+    assert len(at.error) == 1 and words in at.error[0].value, [e.value for e in at.error]
+    assert (len(_rows(engine, schema.supervisions)), len(_rows(engine, schema.appeal_events)),
+            len(_rows(engine, schema.audit_log))) == before

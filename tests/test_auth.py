@@ -110,6 +110,23 @@ def test_principal_rights(role, personal, export, supervise, kiosk):
     assert (p.may_see_personal_data, p.may_export, p.may_supervise, p.is_kiosk) == (personal, export, supervise, kiosk)
 
 
+@pytest.mark.parametrize("role, levels", [
+    ("city", ("street", "district", "city")), ("district", ("street", "district")), ("street", ("street",)),
+    ("admin", ()), ("kiosk", ()),
+])
+def test_a_role_supervises_at_its_own_level_or_below(role, levels):
+    assert auth.Principal(name="x", role=role, region_code=None).supervision_levels == levels
+
+
+@pytest.mark.parametrize("display_name, unit, label", [
+    ("张伟", "铁东区综合指挥中心督办科", "铁东区综合指挥中心督办科 · 张伟"),
+    ("张伟", None, "张伟"), (None, "莲花街道督办组", "莲花街道督办组"), (None, None, "tiedong"), ("  ", "", "tiedong"),
+])
+def test_the_supervisor_label_is_unit_and_name_else_the_login_name(display_name, unit, label):
+    p = auth.Principal(name="tiedong", role="district", region_code="101", display_name=display_name, unit=unit)
+    assert p.supervisor_label == label
+
+
 def test_role_labels_cover_every_role_and_the_kiosk():
     assert set(auth.ROLE_LABELS) == set(auth.ROLES) | {"kiosk"}
 
@@ -122,6 +139,69 @@ def test_add_user_stores_a_hash_not_the_password(any_db):
     assert (row.role, row.region_code, bool(row.disabled), row.failed_logins) == ("street", "101001", False, 0)
     assert row.password_hash != PASSWORD and row.password_hash.startswith("$argon2id$")
     assert row.created_at == T0
+
+
+def test_an_account_has_a_display_name_and_a_unit(any_db):
+    auth.add_user(any_db, "tiedong", role="district", region_code="101", password=PASSWORD, now=T0,
+                  display_name=" 张伟 ", unit="东区综合指挥中心督办科")
+    row = user_row(any_db, "tiedong")
+    assert (row.display_name, row.unit) == ("张伟", "东区综合指挥中心督办科")
+    p = login(any_db, "tiedong")
+    assert (p.name, p.display_name, p.unit) == ("tiedong", "张伟", "东区综合指挥中心督办科")
+    assert p.supervisor_label == "东区综合指挥中心督办科 · 张伟"
+    token = start(any_db, "tiedong")
+    assert resume(any_db, token, T0).supervisor_label == "东区综合指挥中心督办科 · 张伟"
+    assert [(u["display_name"], u["unit"]) for u in auth.list_users(any_db)] == [("张伟", "东区综合指挥中心督办科")]
+    # changed later: one field, then cleared; each change audited
+    auth.set_profile(any_db, "tiedong", display_name="李强", now=T0)
+    assert resume(any_db, token, T0).supervisor_label == "东区综合指挥中心督办科 · 李强"
+    auth.set_profile(any_db, "tiedong", display_name=None, unit="", now=T0)
+    assert resume(any_db, token, T0).supervisor_label == "tiedong"
+    assert [json.loads(a.detail) for a in audits(any_db, "user_profile")] == [
+        {"display_name": "李强", "unit": "东区综合指挥中心督办科"}, {"display_name": None, "unit": None}]
+
+
+def test_a_profile_that_cannot_sign_a_supervision_is_refused(db):
+    with pytest.raises(auth.AuthError, match="单位与姓名过长"):  # "unit · name" must fit supervisions.supervisor
+        auth.add_user(db, "x", role="street", region_code="101001", password=PASSWORD, unit="督" * 50,
+                      display_name="张" * 12)
+    assert auth.list_users(db) == []
+    add(db)
+    with pytest.raises(auth.AuthError, match="控制字符"):
+        auth.set_profile(db, "alice", display_name="张\n伟")
+    with pytest.raises(auth.AuthError, match="不存在"):
+        auth.set_profile(db, "ghost", display_name="张伟")
+    assert (user_row(db, "alice").display_name, user_row(db, "alice").unit) == (None, None)
+    auth.add_user(db, "y", role="street", region_code="101001", password=PASSWORD, unit="督" * 50,
+                  display_name="张" * 11)  # 50 + 3 + 11 = 64: fits
+
+
+def test_an_older_users_table_signs_in_and_gets_the_profile_from_create_schema(tmp_path, monkeypatch):
+    """A database made before accounts had a name and unit: the dashboard still signs people in (it
+    never alters tables); any command line (create_schema) adds the two columns."""
+    from sqlalchemy import Column, MetaData, Table, inspect, insert
+
+    from data_access.store import create_schema, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    schema.metadata.create_all(engine, tables=[t for t in schema.metadata.sorted_tables if t.name != "users"])
+    old = MetaData()
+    Table("users", old, *[Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                          for c in schema.users.c if c.name not in ("display_name", "unit")])
+    old.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(old.tables["users"]).values(
+            name="alice", role="city", region_code=None, password_hash=auth.hash_password(PASSWORD), disabled=False,
+            failed_logins=0, created_at=T0, updated_at=T0))
+    monkeypatch.setattr(auth, "PROFILE_RECHECK_SECONDS", 0)
+    p = login(engine)
+    assert (p.name, p.display_name, p.unit, p.supervisor_label) == ("alice", None, None, "alice")
+    assert auth.list_users(engine)[0]["display_name"] is None
+    create_schema(engine)
+    assert {"display_name", "unit"} <= {c["name"] for c in inspect(engine).get_columns("users")}
+    auth.set_profile(engine, "alice", display_name="王强", unit="测试市8890督查室", now=T0)
+    assert login(engine).supervisor_label == "测试市8890督查室 · 王强"
+    engine.dispose()
 
 
 @pytest.mark.parametrize("role, region", [
@@ -173,7 +253,8 @@ def test_list_users_never_shows_the_hash(db):
     add(db, name="bob", role="city", region=None)
     users = auth.list_users(db)
     assert [u["name"] for u in users] == ["alice", "bob"]
-    assert set(users[0]) == {"name", "role", "region_code", "disabled", "created_at", "locked_until"}
+    assert set(users[0]) == {"name", "role", "region_code", "display_name", "unit", "disabled", "created_at",
+                             "locked_until"}
     assert not any("argon2" in str(v) for u in users for v in u.values())
 
 
@@ -723,12 +804,37 @@ def test_cli_users_list(db, url, monkeypatch, capsys):
     status, out, _ = run_cli(monkeypatch, capsys, ["users", "list", "--db", url])
     assert status == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["name", "role", "region", "disabled", "locked", "until"]
+    assert lines[0].split() == ["name", "role", "region", "disabled", "locked", "until", "signs", "as"]
     assert lines[1].split()[:4] == ["alice", "street", "101001", "no"]
     assert lines[2].split()[:4] == ["bob", "city", "(all)", "yes"]
     assert "argon2" not in out
     status, out, _ = run_cli(monkeypatch, capsys, ["users", "list", "--json", "--db", url])
     assert [u["name"] for u in json.loads(out)] == ["alice", "bob"]
+
+
+def test_cli_users_add_and_profile_name_the_person_and_unit(db, url, monkeypatch, capsys):
+    status, out, err = run_cli(monkeypatch, capsys, ["users", "add", "tiedong", "--role", "district", "--region",
+                                                     "101", "--display-name", "张伟", "--unit", "东区综合指挥中心督办科",
+                                                     "--password-stdin", "--db", url], stdin=PASSWORD + "\n")
+    assert status == 0, err
+    assert "signs as 东区综合指挥中心督办科 · 张伟" in out
+    assert login(db, "tiedong").supervisor_label == "东区综合指挥中心督办科 · 张伟"
+    status, out, err = run_cli(monkeypatch, capsys, ["users", "profile", "tiedong", "--display-name", "李强",
+                                                     "--db", url])
+    assert status == 0, err
+    assert "signs as 东区综合指挥中心督办科 · 李强" in out
+    status, out, _ = run_cli(monkeypatch, capsys, ["users", "list", "--db", url])
+    assert out.splitlines()[1].endswith("东区综合指挥中心督办科 · 李强")
+    status, out, _ = run_cli(monkeypatch, capsys, ["users", "list", "--json", "--db", url])
+    assert [(u["display_name"], u["unit"]) for u in json.loads(out)] == [("李强", "东区综合指挥中心督办科")]
+    status, out, err = run_cli(monkeypatch, capsys, ["users", "profile", "tiedong", "--unit", "", "--display-name", "",
+                                                     "--db", url])
+    assert status == 0 and "signs as tiedong" in out
+    status, out, err = run_cli(monkeypatch, capsys, ["users", "profile", "tiedong", "--db", url])
+    assert status == 2 and "--display-name" in err and out == ""
+    status, out, err = run_cli(monkeypatch, capsys, ["users", "profile", "tiedong", "--unit", "督" * 70,
+                                                     "--db", url])
+    assert status == 2 and "过长" in err and "Traceback" not in err
 
 
 def test_cli_disable_and_reset_password(db, url, monkeypatch, capsys):

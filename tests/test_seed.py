@@ -218,7 +218,8 @@ def test_events_match_the_appeals(rows):
         for e in by[r["appeal_id"]]:
             assert e["actor"] and (phones[r["appeal_id"]] is None or phones[r["appeal_id"]] not in e["actor"])
     assert set(Counter(e["event_type"] for e in events)) == {"accept", "dispatch", "feedback", "handle", "rate",
-                                                             "supervise", "pause", "resume", "extend"}
+                                                             "supervise", "escalate", "answer", "pause", "resume",
+                                                             "extend"}
 
 
 # ------------------------------------------------------------------ where

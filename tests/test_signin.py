@@ -367,3 +367,15 @@ def test_the_demo_city_has_one_account_per_role(city):
     assert ensure_demo_accounts(engine) == []  # idempotent
     street = auth.authenticate(engine, "lianhua", DEMO_PASSWORD)
     assert (street.role, street.region_code) == ("street", STREET)
+    # they sign supervisions with a unit and a name, as the demo's own supervisions do
+    assert street.supervisor_label == "莲花街道督办组 · 李娜"
+    assert auth.authenticate(engine, "tiedong", DEMO_PASSWORD).supervisor_label == "铁东区综合指挥中心督办科 · 张伟"
+    # an "admin" someone else created keeps its own (empty) profile
+    assert auth.authenticate(engine, "admin", PASSWORD).supervisor_label == "admin"
+    # a demo account the seeder made before accounts had names gets its own, once, and keeps what it has since
+    auth.set_profile(engine, "tiedong", display_name=None, unit=None)
+    assert ensure_demo_accounts(engine) == []
+    assert auth.authenticate(engine, "tiedong", DEMO_PASSWORD).supervisor_label == "铁东区综合指挥中心督办科 · 张伟"
+    auth.set_profile(engine, "tiedong", display_name="赵敏")
+    ensure_demo_accounts(engine)
+    assert auth.authenticate(engine, "tiedong", DEMO_PASSWORD).display_name == "赵敏"

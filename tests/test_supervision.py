@@ -33,6 +33,9 @@ DEPARTMENTS = [("D1", "东区城管局", "district", "101"), ("D2", "西区住�
                ("D3", "东街道办事处", "street", "101001")]
 
 
+LEVEL_NAMES = {"street": "街道", "district": "区", "city": "市"}
+
+
 def _departments(engine) -> None:
     bulk_insert(engine, schema.departments, ["code", "name", "level", "region_code", "updated_at"],
                 [(*d, OLD) for d in DEPARTMENTS])
@@ -160,6 +163,26 @@ def test_refusals_change_nothing(db, ids, level, due, kw, message):
     with pytest.raises(SupervisionError, match=message):
         _supervise(db, ids, level=level, due=due, **kw)
     assert _snapshot(db) == before
+
+
+@pytest.mark.parametrize("allowed, level, words", [
+    (("street",), "district", "不能发起区级督办：督办只能在本级及以下发起，本账号可发起街道级督办"),
+    (("street",), "city", "不能发起市级督办：督办只能在本级及以下发起，本账号可发起街道级督办"),
+    (("street", "district"), "city", "不能发起市级督办：督办只能在本级及以下发起，本账号可发起街道级、区级督办"),
+    ((), "street", "本账号不能督办"),
+])
+def test_a_level_above_the_accounts_own_is_refused_and_nothing_is_written(db, allowed, level, words):
+    before = _snapshot(db)
+    with pytest.raises(SupervisionError, match=words):
+        _supervise(db, ["A1", "A2"], level=level, allowed_levels=allowed)
+    assert _snapshot(db) == before
+
+
+def test_an_account_supervises_at_its_own_level_or_below(db):
+    district = ("street", "district")
+    (a1,) = _supervise(db, ["A1"], level="district", allowed_levels=district)
+    (a2,) = _supervise(db, ["A2"], level="street", allowed_levels=district)
+    assert {k: v["level"] for k, v in _supervisions(db).items()} == {a1: "district", a2: "street"}
 
 
 def test_an_open_supervision_at_the_same_or_a_higher_level_is_refused(db):
@@ -352,13 +375,24 @@ UNSATISFIED_SUPERVISIONS = [
 ]
 
 
+# the appeals' own fields, for the warning page's filters: each appeal's department is its root's
+HAND_DEPARTMENTS = {"S1": "D1", "S2": "D1", "S3": "D2", "S4": "D2", "S5": "D1", "S6": "D2", "S7": "D1", "S8": "D2",
+                    "S9": "D2"}
+HEATING = "供暖"
+HEATING_APPEALS = {"S3", "S4", "S5", "S7"}
+WEB_APPEALS = {"S1", "S4", "S9"}
+
+
 @pytest.fixture
 def hand(any_sor):
     insert_regions(any_sor, updated_at=OLD)
     _departments(any_sor)
     east = {"S1", "S2", "S3", "S7", "S8"}
     insert_appeals(any_sor, [dict(appeal_id=f"S{i}", created_at=ts("2026-02-15 09:00"),
-                                  grid_code=EAST if f"S{i}" in east else WEST) for i in range(1, 10)]
+                                  grid_code=EAST if f"S{i}" in east else WEST,
+                                  department_code=HAND_DEPARTMENTS[f"S{i}"],
+                                  category=HEATING if f"S{i}" in HEATING_APPEALS else "城市管理",
+                                  channel="web" if f"S{i}" in WEB_APPEALS else "hotline") for i in range(1, 10)]
                    + UNSATISFIED, updated_at=OLD)
     bulk_insert(any_sor, schema.supervisions, SUP_COLUMNS, HAND_SUPERVISIONS + UNSATISFIED_SUPERVISIONS)
     return any_sor
@@ -427,6 +461,71 @@ def test_open_supervisions_and_history(hand):
     assert supervisions_of(con, "nothing").empty
 
 
+# -------------------------------------------------------- the page's filters ---
+# The same chains, kept when their appeal passes the filters (as of 03-20 12:00, March):
+#
+#  category 供暖 (S3 S4 S5 S7)     supervised  on time  late  open  escalated  due  rate
+#    by department  D2 (S3 S4)     2           0        1     1     2          2    0     first: more escalated
+#                   D1 (S5 S7)     2           0        0     2     0          1    0     (S5 not due)
+#    by street      西 (S4 S5)     2           0        0     2     1          1    0     first: more open
+#                   东 (S3 S7)     2           0        1     1     1          2    0
+#    open at as-of: 6 (S4, overdue 03-14), 9 (S7, overdue 03-20), 7 (S5, due 03-21); not 20 (U2), 11 (S9)
+#  channel web (S1 S4 S9)
+#    by street      西 (S4 S9)     2           0        0     2     1          2    0     first
+#                   东 (S1)        1           1        0     0     0          1    1
+#    open at as-of: 6 (S4), 11 (S9)
+#  street 东 and category 供暖 (S3 S7)
+#    by department  D2 (S3)        1           0        1     0     1          1    0     first
+#                   D1 (S7)        1           0        0     1     0          1    0
+#    open at as-of: 9
+#  department D2 (the appeal's: S3 S4 S9, and U3)
+#    by street      东 (S3)        1           0        1     0     1          1    0     first
+#                   西 (S4 S9 U3)  3           1        0     2     1          3    1/3
+#    unsatisfied candidates: U3 (U1's department is D1)
+
+def test_the_warning_pages_filters_bound_every_supervision_figure(hand):
+    con = synced_store(hand)
+    heating = {"category": HEATING}
+    by_dept = supervision_stats(con, Scope.whole(), MARCH, AS_OF, by="department", filters=heating)
+    assert _table(by_dept) == {"D2": ("西区住建局", 2, 0, 1, 1, 2, 0.0), "D1": ("东区城管局", 2, 0, 0, 2, 0, 0.0)}
+    assert by_dept["code"].tolist() == ["D2", "D1"]
+    by_street = supervision_stats(con, Scope.whole(), MARCH, AS_OF, by="street", filters=heating)
+    assert _table(by_street) == {"102001": ("西街道", 2, 0, 0, 2, 1, 0.0), "101001": ("东街道", 2, 0, 1, 1, 1, 0.0)}
+    assert by_street["code"].tolist() == ["102001", "101001"]
+    assert open_supervisions(con, Scope.whole(), AS_OF, filters=heating)["id"].tolist() == [6, 9, 7]
+    assert unsatisfied_candidates(con, Scope.whole(), MARCH, AS_OF, filters=heating).empty
+
+    web = {"channel": "web"}
+    assert _table(supervision_stats(con, Scope.whole(), MARCH, AS_OF, by="street", filters=web)) == {
+        "102001": ("西街道", 2, 0, 0, 2, 1, 0.0), "101001": ("东街道", 1, 1, 0, 0, 0, 1.0)}
+    assert open_supervisions(con, Scope.whole(), AS_OF, filters=web)["id"].tolist() == [6, 11]
+
+    east_heating = {"street": "101001", "category": HEATING}
+    both = supervision_stats(con, Scope.whole(), MARCH, AS_OF, by="department", filters=east_heating)
+    assert _table(both) == {"D2": ("西区住建局", 1, 0, 1, 0, 1, 0.0), "D1": ("东区城管局", 1, 0, 0, 1, 0, 0.0)}
+    assert both["code"].tolist() == ["D2", "D1"]
+    assert open_supervisions(con, Scope.whole(), AS_OF, filters=east_heating)["id"].tolist() == [9]
+
+    d2 = {"department": "D2"}
+    assert _table(supervision_stats(con, Scope.whole(), MARCH, AS_OF, by="street", filters=d2)) == {
+        "101001": ("东街道", 1, 0, 1, 0, 1, 0.0), "102001": ("西街道", 3, 1, 0, 2, 1, round(1 / 3, 6))}
+    assert unsatisfied_candidates(con, Scope.whole(), MARCH, AS_OF, filters=d2)["appeal_id"].tolist() == ["U3"]
+
+    # a district filter is the district's scope; an empty value is no filter; an unknown name is refused
+    assert (open_supervisions(con, Scope.whole(), AS_OF, filters={"district": "101"})["id"].tolist()
+            == open_supervisions(con, Scope("101", "district"), AS_OF)["id"].tolist() == [20, 9])
+    assert open_supervisions(con, Scope.whole(), AS_OF, filters={"category": ""})["id"].tolist() == [20, 6, 9, 11, 7]
+    with pytest.raises(ValueError):
+        open_supervisions(con, Scope.whole(), AS_OF, filters={"appellant_phone": "138"})
+
+    # the same figures straight from the system of record, through its views
+    from data_access.sor_views import ensure_views
+    ensure_views(hand)
+    with hand.connect() as conn:
+        direct = supervision_stats(conn, Scope.whole(), MARCH, AS_OF, by="street", filters=heating)
+    pd.testing.assert_frame_equal(direct, by_street, check_dtype=False)
+
+
 def test_unsatisfied_candidates(hand):
     con = synced_store(hand)
     got = unsatisfied_candidates(con, Scope.whole(), MARCH, AS_OF)
@@ -488,11 +587,31 @@ def test_seeded_supervisions_are_consistent(seeded):
     # the escalation job would not have anything to do at the end (it runs every 10 minutes)
     waiting = sups[(sups["status"] == "open") & (sups["level"] != "city")]
     assert (waiting["due_at"] >= end - dt.timedelta(minutes=10)).all()
-    # each row has a supervise event at its creation, by its supervisor
+    # the event log holds what the live writes log: a supervise event for each row a person started, by its
+    # supervisor, naming the row it replaces; an escalate event for each automatic escalation, naming both rows
+    auto = sups["supervisor"] == SYSTEM_ACTOR
     sup_events = events[events["event_type"] == "supervise"]
-    assert len(sup_events) == len(sups)
-    keyed = set(zip(sup_events["appeal_id"], sup_events["event_at"], sup_events["actor"]))
-    assert all(k in keyed for k in zip(sups["appeal_id"], sups["created_at"], sups["supervisor"]))
+    assert len(sup_events) == (~auto).sum()
+    keyed = {(e.appeal_id, e.event_at, e.actor): e.note for e in sup_events.itertuples()}
+    for r in sups[~auto].itertuples():
+        note = keyed[(r.appeal_id, r.created_at, r.supervisor)]
+        if pd.notna(r.escalated_from):
+            assert note.endswith(f"级督办 #{int(r.escalated_from)} 随之升级")
+    esc_events = events[events["event_type"] == "escalate"]
+    assert len(esc_events) == auto.sum()
+    keyed = {(e.appeal_id, e.event_at): e for e in esc_events.itertuples()}
+    for r in sups[auto].itertuples():
+        e = keyed[(r.appeal_id, r.created_at)]
+        assert e.actor == SYSTEM_ACTOR and f"#{int(r.escalated_from)} 逾期未答复" in e.note and f"#{r.id}" in e.note
+    # every answered supervision has its answer event, at its answer time, naming it, with its answer
+    answers = events[events["event_type"] == "answer"]
+    assert len(answers) == len(answered) > 50
+    keyed = {(e.appeal_id, e.event_at): e for e in answers.itertuples()}
+    for r in answered.itertuples():
+        e = keyed[(r.appeal_id, r.answered_at)]
+        late = "（逾期答复）" if r.answered_at > r.due_at else ""
+        assert e.note == f"答复{LEVEL_NAMES[r.level]}级督办 #{r.id}{late}：{r.answer}"
+        assert e.actor
     # region: the appeal's street, district or city; department: the appeal's
     grid = apps.loc[sups["appeal_id"], "grid_code"].to_numpy()
     expected = [g[:9] if lv == "street" else g[:6] if lv == "district" else "210300"

@@ -47,13 +47,11 @@ def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
     for column, name in zip(st.columns(len(FILTER_LABELS)), FILTER_LABELS):
         table = options[name]
         codes = [ALL, *table["code"].tolist()]
-        names = fmt.unique_labels(table) if "name" in table else {}
+        names = _option_names(options, name)
         current = st.query_params.get(name) or ALL
         if current not in codes:
             st.warning(f"{FILTER_LABELS[name]} “{current[:40]}” 不在可选范围内，已忽略。")
             current = ALL
-        if name == "channel":  # our codes by name, a source's own words as they are
-            names = dict(zip(table["code"], fmt.channel_names(table["code"])))
         show = lambda c, names=names: "全部" if c == ALL else names.get(c, c)  # noqa: E731
         widget = f"alert_{name}"
         if st.session_state.get(widget) != current:
@@ -63,6 +61,24 @@ def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
         if current != ALL:
             chosen[name] = current
     return chosen
+
+
+def _option_names(options: dict, name: str) -> dict[str, str]:
+    """How a filter's values read on screen: names (with the code when two share one); channels by our
+    name for our codes and a source's own word as it is."""
+    table = options[name]
+    if name == "channel":
+        return dict(zip(table["code"], fmt.channel_names(table["code"])))
+    return fmt.unique_labels(table) if "name" in table else {}
+
+
+def filter_text(key, scope: Scope, as_of: dt.datetime, filters: dict) -> str:
+    """The chosen filters in words: "街道 莲花街道、类别 城市管理" (empty without filters)."""
+    if not filters:
+        return ""
+    options = cached.warning_filter_options(key, scope, as_of)
+    return "、".join(f"{FILTER_LABELS[name]} {_option_names(options, name).get(code, code)}"
+                    for name, code in filters.items() if name in FILTER_LABELS)
 
 
 def _write_filter(name: str, widget: str) -> None:
@@ -185,10 +201,18 @@ def counts_table(df: pd.DataFrame, title: str, view: ViewParams, as_of: dt.datet
                  column_config={"超期工单": st.column_config.LinkColumn(display_text="明细")})
 
 
-def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: ViewParams, cfg) -> None:
-    """Open supervisions (escalated ones marked), statistics by department and street, unsatisfied candidates."""
-    widgets.panel_title("在办督办", "逾期未答复的将自动升级一级（街道→区→市）")
-    open_ = cached.open_supervisions(key, scope, as_of)
+def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: ViewParams, cfg, filters: dict,
+                       scope_name: str) -> None:
+    """Open supervisions (escalated ones marked), statistics by department and street, unsatisfied candidates;
+    each counts only the appeals that pass the page's filters, and the tab says which those are."""
+    frozen = tuple(sorted(filters.items()))
+    chosen = filter_text(key, scope, as_of, filters)
+    if chosen:
+        st.info(f"以下督办情况只统计符合筛选条件的工单（{scope_name} · {chosen}）。")
+    else:
+        st.caption(f"以下督办情况统计{scope_name}的全部工单（未筛选）。")
+    widgets.panel_title("在办督办", "不限受理时间 · 逾期未答复的将自动升级一级（街道→区→市）")
+    open_ = cached.open_supervisions(key, scope, as_of, frozen)
     if open_.empty:
         widgets.empty_state("没有待答复的督办。")
     else:
@@ -197,16 +221,18 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
             "级别": [SUPERVISION_LEVELS.get(v, v) for v in open_["level"]],
             "来源": supervise.origins(open_),
             "督办人": open_["supervisor"],
-            "要求答复": open_["due_at"].dt.strftime("%m-%d %H:%M"),
+            "要求答复": open_["due_at"].dt.strftime("%Y-%m-%d %H:%M"),
             "状态": ["逾期未答复" if o else "待答复" for o in open_["overdue"]],
             "详情": [link("case", id=a, **view.carried()) for a in open_["appeal_id"]],
         }), hide_index=True, width="stretch", height=min(38 + 35 * len(open_), 380),
             column_config={"详情": st.column_config.LinkColumn(display_text="查看")})
+        if len(open_) >= cached.OPEN_SUPERVISIONS_SHOWN:
+            st.caption(f"仅列出最早到期的 {len(open_):,} 件，请用筛选缩小范围。")
     left, right = st.columns(2)
     for column, by, title in ((left, "department", "按承办单位"), (right, "street", "按街道")):
         with column:
-            widgets.panel_title(f"督办统计 · {title}", view.period_label())
-            stats = cached.supervision_stats(key, scope, period, as_of, by)
+            widgets.panel_title(f"督办统计 · {title}", f"督办发起时间：{view.period_label()}")
+            stats = cached.supervision_stats(key, scope, period, as_of, by, frozen)
             if stats.empty:
                 widgets.empty_state("该时段没有督办。")
                 continue
@@ -220,15 +246,15 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
                 "已升级": stats["escalated"],
                 "按时答复率%": (stats["on_time_rate"] * 100).round(1),
             }), hide_index=True, width="stretch", height=min(38 + 35 * len(stats), 380))
-    widgets.panel_title("不满意工单 · 建议督办", f"{view.period_label()} · 回访不满意且其后未督办")
-    candidates = cached.unsatisfied_candidates(key, scope, period, as_of)
+    widgets.panel_title("不满意工单 · 建议督办", f"受理时间：{view.period_label()} · 回访不满意且其后未督办")
+    candidates = cached.unsatisfied_candidates(key, scope, period, as_of, frozen)
     if candidates.empty:
         widgets.empty_state("没有待督办的不满意工单。")
     else:
         st.dataframe(pd.DataFrame({
             "工单号": candidates["appeal_id"],
             "类别": candidates["category"],
-            "回访时间": pd.to_datetime(candidates["rated_at"]).dt.strftime("%m-%d %H:%M"),
+            "回访时间": pd.to_datetime(candidates["rated_at"]).dt.strftime("%Y-%m-%d %H:%M"),
             "曾督办": ["是" if s else "" for s in candidates.get("supervised_before", [False] * len(candidates))],
             "详情": [link("case", id=a, **view.carried()) for a in candidates["appeal_id"]],
         }), hide_index=True, width="stretch", height=min(38 + 35 * len(candidates), 320),

@@ -35,7 +35,7 @@ _log = logging.getLogger("appeals")
 def grant_of(principal: auth.Principal) -> Grant:
     return Grant(region_code=principal.region_code, personal_data=principal.may_see_personal_data,
                  export=principal.may_export, case_detail=not principal.is_kiosk,
-                 supervise=principal.may_supervise)
+                 supervise_levels=principal.supervision_levels)
 
 
 def _admit(principal: auth.Principal, token: str | None = None) -> auth.Principal:
@@ -110,7 +110,9 @@ def _single_sign_on() -> auth.Principal | None:
     if role not in auth.ROLES or not name:
         st.error("单点登录的身份没有可用的角色或姓名，请联系管理员配置身份映射。")
         return None
-    principal = auth.Principal(name=name, role=role, region_code=str(region) if region else None)
+    display_name = str(claims.get("name") or "").strip()[:32] or None
+    principal = auth.Principal(name=name, role=role, region_code=str(region) if region else None,
+                               display_name=display_name if display_name != name else None)
     auth.audit(cached.sor_engine(), actor=name, action="signin", region_code=principal.region_code,
                detail={"via": "oidc"})
     return _admit(principal)

@@ -16,6 +16,7 @@ from data_access.access import NoAccess
 from data_access.clock import local_now
 from data_access.vocab import SUPERVISION_LEVELS, SUPERVISION_STATUSES
 
+from . import format as fmt
 from . import widgets
 
 _DONE = "supervision_done"  # session key: the message to show after the page ran again
@@ -35,18 +36,44 @@ def show_done() -> None:
         st.success(message)
 
 
-def _signed_in_name() -> str:
+_SUPERVISOR = "supervisor"  # session key: (account, the 督办人 they last wrote)
+
+
+def _default_supervisor() -> str:
+    """Who supervises, as the form first says: what this account wrote last time, else its unit and
+    name ("铁东区综合指挥中心督办科 · 张伟"), else its login name."""
     principal = st.session_state.get("principal")
-    return principal.name if principal is not None else ""
+    if principal is None:
+        return ""
+    remembered = st.session_state.get(_SUPERVISOR)
+    if isinstance(remembered, tuple) and remembered[0] == principal.name and remembered[1]:
+        return remembered[1]
+    return principal.supervisor_label
 
 
-def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise") -> None:
+def levels_offered(above: str | None = None) -> list[str]:
+    """The levels this person may issue (their own and below), lowest first; with ``above``, only those
+    higher than that level (raising an open supervision)."""
+    allowed = cached.current_grant().supervise_levels
+    levels = [lv for lv in supervision.LEVEL_ORDER if lv in allowed]
+    if above is not None:
+        levels = [lv for lv in levels if supervision.LEVEL_ORDER.index(lv) > supervision.LEVEL_ORDER.index(above)]
+    return levels
+
+
+def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise",
+                   levels: list[str] | None = None) -> None:
     """督办 a set of appeals: which set (when there is a choice), level, answer date, who and why.
 
     ``choices`` maps a label shown to staff to the appeal ids it stands for;
     the first is preselected (on the warning page: the ticked rows, never the
-    whole list by default).
+    whole list by default). ``levels``: the levels offered (default: those the
+    person may issue, ``levels_offered``); the highest, their own, is preselected.
     """
+    levels = levels_offered() if levels is None else levels
+    if not levels:
+        st.info("本账号不能发起督办。")
+        return
     now = local_now(cfg.timezone)
     labels = list(choices)
     with st.form(key, clear_on_submit=False):
@@ -56,12 +83,11 @@ def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise"
                              captions=[f"{len(choices[x]):,} 件" for x in labels], horizontal=True,
                              key=f"{key}_which") or 0
         cols = st.columns([1, 1, 1])
-        level = cols[0].selectbox("督办级别", list(SUPERVISION_LEVELS), format_func=SUPERVISION_LEVELS.get,
-                                  key=f"{key}_level")
+        level = cols[0].selectbox("督办级别", levels, index=len(levels) - 1, format_func=SUPERVISION_LEVELS.get,
+                                  key=f"{key}_level", help="只能在本级及以下发起督办")
         due = cols[1].date_input("要求答复日期", value=supervision.default_due_at(now).date(),
                                  min_value=now.date(), key=f"{key}_due")
-        who = cols[2].text_input("督办人", value=st.session_state.get("supervisor", "") or _signed_in_name(),
-                                 max_chars=64, key=f"{key}_who")
+        who = cols[2].text_input("督办人", value=_default_supervisor(), max_chars=64, key=f"{key}_who")
         reason = st.text_area("督办事由", placeholder="例如：超期未办结，请于期限内办结并答复群众", max_chars=500,
                               key=f"{key}_reason")
         sent = st.form_submit_button("督办", type="primary")
@@ -71,7 +97,8 @@ def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise"
     if not ids:
         st.error("没有选中要督办的工单：请先在表中勾选，或选择“列表中尚未督办的工单”。")
         return
-    st.session_state["supervisor"] = who
+    principal = st.session_state.get("principal")
+    st.session_state[_SUPERVISOR] = (principal.name if principal is not None else "", who)
     due_at = dt.datetime.combine(due, dt.time(18, 0))
     try:
         new = cached.supervise(ids, level=level, reason=reason, supervisor=who, due_at=due_at,
@@ -79,7 +106,7 @@ def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise"
     except (supervision.SupervisionError, NoAccess) as exc:
         st.error(str(exc))
         return
-    _after_write(f"已{SUPERVISION_LEVELS[level]}级督办 {len(new)} 件工单，要求 {due_at:%m-%d %H:%M} 前答复。")
+    _after_write(f"已{SUPERVISION_LEVELS[level]}级督办 {len(new)} 件工单，要求 {fmt.stamp(due_at)} 前答复。")
 
 
 def answer_form(open_row: pd.Series, cfg, *, key: str = "answer") -> None:
@@ -110,7 +137,7 @@ def origins(rows: pd.DataFrame) -> list[str]:
 def history_table(rows: pd.DataFrame) -> None:
     """Every supervision of one appeal, oldest first."""
     def when(v):
-        return "" if pd.isna(v) else pd.Timestamp(v).strftime("%m-%d %H:%M")
+        return "" if pd.isna(v) else fmt.stamp(pd.Timestamp(v).to_pydatetime())
 
     status = []
     for _, r in rows.iterrows():

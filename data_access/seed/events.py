@@ -2,9 +2,10 @@
 
 Every appeal gets an accept event; then, as far as they happened by ``end``:
 dispatch, pause, resume and extend (``pauses``), feedback, handle (closing;
-for cancelled appeals a note saying why), rate, and a supervise event for
-every supervision row (late, unsatisfied, long stuck, leaders' picks, and
-automatic escalations; see ``supervision``).
+for cancelled appeals a note saying why), rate, and the events of its
+supervisions as the live writes log them: supervise (late, unsatisfied, long
+stuck, leaders' picks), escalate (automatic escalations) and answer (see
+``supervision``).
 Events are ordered by appeal, then time. Actors are staff, centres and
 departments; never the appellant.
 """
@@ -15,7 +16,7 @@ import datetime as dt
 
 import numpy as np
 
-from ..supervision import event_note
+from ..supervision import SYSTEM_ACTOR, answer_note, escalate_note, event_note, replaced_note
 from . import catalogue as cat
 from . import texts
 from .outcomes import SAT_UNSATISFIED, STATUS_CANCELLED, STATUS_CLOSED
@@ -25,8 +26,8 @@ from .supervision import plan_supervisions
 
 EPOCH = dt.datetime(1970, 1, 1)
 
-EVENT_RANK = {"accept": 0, "dispatch": 1, "supervise": 2, "pause": 2, "resume": 2, "extend": 2, "feedback": 3,
-              "handle": 4, "rate": 5}
+EVENT_RANK = {"accept": 0, "dispatch": 1, "supervise": 2, "escalate": 2, "pause": 2, "resume": 2, "extend": 2,
+              "feedback": 3, "handle": 4, "rate": 5, "answer": 6}
 SATISFACTION_CODES = ("satisfied", "basic", "unsatisfied")
 SATISFACTION_LABELS = ("满意", "基本满意", "不满意")
 CHANNEL_LABELS = {"hotline": "8890热线", "web": "民心网", "app": "随手拍", "grid": "网格员上报",
@@ -35,15 +36,58 @@ CHANNEL_LABELS = {"hotline": "8890热线", "web": "民心网", "app": "随手拍
 CITY_DISPATCHED = {"hotline", "web", "mailbox", "police110"}
 
 
+def _when(seconds: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(seconds=int(seconds))
+
+
+def supervision_events(sup: dict, first_id: int, answerers: list) -> list[tuple]:
+    """The events of a chunk's supervision rows, as the live writes log them.
+
+    * a row a person started: ``supervise`` by its supervisor (naming the open
+      supervision it replaces, if any);
+    * an automatic escalation: ``escalate`` by ``系统自动升级``, naming the row left unanswered;
+    * an answered row: ``answer`` at its answer time, by the department (``answerers[row]``).
+
+    Row ``k`` of ``sup`` has the id ``first_id + k``.
+    """
+    created, due, parent = sup["created"], sup["due"], sup["parent"]
+    kinds = {"supervise": ([], [], [], []), "escalate": ([], [], [], []), "answer": ([], [], [], [])}
+
+    def add(kind, row, at, actor, note):
+        rows, ats, actors, notes = kinds[kind]
+        rows.append(row)
+        ats.append(at)
+        actors.append(actor)
+        notes.append(note)
+
+    for k, row in enumerate(sup["row"]):
+        level, p = sup["level"][k], parent[k]
+        if sup["supervisor"][k] == SYSTEM_ACTOR and p >= 0:
+            add("escalate", row, created[k], SYSTEM_ACTOR,
+                escalate_note(sup["level"][p], first_id + p, _when(due[p]), level, first_id + k, _when(due[k])))
+        else:
+            note = event_note(level, sup["reason"][k], _when(due[k]))
+            if p >= 0:
+                note += replaced_note([(sup["level"][p], first_id + p)])
+            add("supervise", row, created[k], sup["supervisor"][k], note)
+        if sup["status"][k] == "answered":
+            at = sup["answered"][k]
+            add("answer", row, at, answerers[row],
+                answer_note(level, first_id + k, sup["answer"][k], late=at > due[k]))
+    return [(np.asarray(rows, dtype=np.int64), kind, np.asarray(ats, dtype=np.int64), actors, notes)
+            for kind, (rows, ats, actors, notes) in kinds.items()]
+
+
 def _pick(rng: np.random.Generator, options: tuple[str, ...], n: int) -> list[str]:
     idx = rng.integers(0, len(options), n)
     return [options[i] for i in idx.tolist()]
 
 
 def build_events(rng: np.random.Generator, b: dict, places: Places, tables: cat.Tables, *,
-                 sup_rng: np.random.Generator, end_s: int) -> dict:
+                 sup_rng: np.random.Generator, end_s: int, first_supervision_id: int = 1) -> dict:
     """Events of the chunk: 'row' (appeal row), 'type', 'at' (seconds), 'actor', 'note'; and
-    'supervisions', the chunk's supervision rows (``supervision.plan_supervisions``, drawn from ``sup_rng``)."""
+    'supervisions', the chunk's supervision rows (``supervision.plan_supervisions``, drawn from ``sup_rng``),
+    which will be written with ids ``first_supervision_id``, ``first_supervision_id + 1``, …"""
     n = len(b["created"])
     grid = b["grid"]
     city_name = np.array(places.level_names["city"], dtype=object)[places.grid_ancestor["city"][grid]]
@@ -140,16 +184,16 @@ def build_events(rng: np.random.Generator, b: dict, places: Places, tables: cat.
         lambda r: ["回访评价：" + SATISFACTION_LABELS[sat[i]] + ("，诉求人表示问题未解决" if sat[i] == SAT_UNSATISFIED else "")
                    for i in r.tolist()])
 
-    # supervision (督办): one row per request as far as the rules allow (seed/supervision.py), and a
-    # supervise event at each row's creation (the reasons are drawn from rng as they always were)
+    # supervision (督办): one row per request as far as the rules allow (seed/supervision.py), and the
+    # events the live writes log (data_access/supervision.py): a supervise event for each row a person
+    # started, an escalate event for each automatic escalation, an answer event for each answer (the
+    # reasons are drawn from rng as they always were)
     reasons = {key: _pick(rng, notes, n) for key, notes in (
         ("sup_late", texts.SUPERVISE_LATE_NOTES), ("sup_escalate", texts.SUPERVISE_ESCALATE_NOTES),
         ("sup_unsat", texts.SUPERVISE_UNSATISFIED_NOTES), ("sup_random", texts.SUPERVISE_RANDOM_NOTES))}
     sup = plan_supervisions(sup_rng, b, places, reasons, end_s)
-    sup_at = np.asarray(sup["created"], dtype=np.int64)
-    parts.append((np.asarray(sup["row"], dtype=np.int64), "supervise", sup_at, list(sup["supervisor"]),
-                  [event_note(lv, r, EPOCH + dt.timedelta(seconds=d))
-                   for lv, r, d in zip(sup["level"], sup["reason"], sup["due"])]))
+    parts.extend(supervision_events(sup, first_supervision_id,
+                                    [dept_name[i] if dept_name[i] is not None else centre[i] for i in range(n)]))
 
     if "pause_at" in b:  # pauses and extensions (seed/pauses.py)
         parts.extend(pause_events(b, dept_name))

@@ -31,8 +31,9 @@ appeal at a time, following ``data_access.supervision``:
 * nothing happens after ``end``: a row whose answer or escalation would come
   later is still open.
 
-Every row gets a ``supervise`` event at its creation time (``events.py``);
-answers are in the rows (``answered_at``, ``answer``), not in the event log.
+``events.supervision_events`` logs them as the live writes do: a
+``supervise`` event for each row a person started, an ``escalate`` event for
+each automatic escalation, an ``answer`` event for each answer.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ ANSWERS = (
     "已召集相关单位现场协调，制定整改方案并限期完成。",
     "已联系诉求人说明情况，问题已列入近期工作计划。",
     "已责成承办人员重新核实处理，明确办结时限。",
-    "已落实整改，经回访诉求人认可。",
+    "已督促承办人员落实整改，整改进展将及时报告。",
 )
 LATE_ANSWERS = (
     "因涉及多个部门，协调时间较长，现已明确牵头单位，正在办理。",

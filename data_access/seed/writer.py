@@ -134,7 +134,7 @@ def seed_demo(engine: Engine, *, territory, appeals: int = 500_000, months: int 
                                      batch_size=APPEAL_BATCH)
             report("appeals", n_appeals, appeals)
         del rows
-        ev = build_events(rng, b, places, tables, sup_rng=sup_rng, end_s=plan.end_s)
+        ev = build_events(rng, b, places, tables, sup_rng=sup_rng, end_s=plan.end_s, first_supervision_id=n_sups + 1)
         n_sups += write_supervisions(engine, ids, ev["supervisions"], n_sups + 1, local_now())
         ev_ids = [ids[i] for i in ev["row"].tolist()]
         ev_at = ev["at"].astype("datetime64[s]").tolist()
