@@ -398,9 +398,16 @@ def test_a_click_on_a_trend_point_opens_that_days_list(server, chrome, artifacts
     page = _signed_in_page(chrome, url, path, width=1920, height=1080)
     trend = page.locator(".js-plotly-plot").first
     points = trend.locator("g.trace.scatter").nth(trace).locator("path.point")
+    others = trend.locator("g.trace.scatter").nth(1 - trace).locator("path.point")
     points.nth(19).wait_for(timeout=60_000)  # every day of the trend is a point
+    trend.scroll_into_view_if_needed()  # below the fold on /region: a person scrolls down to it
     page.wait_for_timeout(1000)
-    box = points.nth(points.count() - 3).bounding_box()
+    # hovering is "closest": aim at a recent day where the other line's point is far away
+    boxes = [points.nth(i).bounding_box() for i in range(points.count())]
+    other = [others.nth(i).bounding_box() for i in range(others.count())]
+    recent = range(max(0, len(boxes) - 15), len(boxes) - 1)
+    i = max(recent, key=lambda k: min(abs(boxes[k]["y"] - b["y"]) + abs(boxes[k]["x"] - b["x"]) for b in other))
+    box = boxes[i]
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)  # as a person points at it: the hover says the day and the count
     page.locator(".hovertext").first.wait_for(timeout=10_000)
