@@ -53,7 +53,7 @@ record = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(record, max_size=25))
 def test_every_row_is_accounted_for(records):
     with tempfile.TemporaryDirectory() as folder:
