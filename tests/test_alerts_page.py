@@ -521,3 +521,68 @@ def test_a_forged_request_above_the_accounts_level_is_refused_and_writes_nothing
     assert len(at.error) == 1 and words in at.error[0].value, [e.value for e in at.error]
     assert (len(_rows(engine, schema.supervisions)), len(_rows(engine, schema.appeal_events)),
             len(_rows(engine, schema.audit_log))) == before
+
+
+def _screen_as_of(at: AppTest) -> dt.datetime:
+    """The as-of time the big screen judged its figures at (its tiles' links carry it to the second)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    links = [re.match(r"^\[.*\]\((.*)\)$", m.label) for m in at.metric]
+    found = {parse_qs(urlsplit(m.group(1)).query)["as_of"][0] for m in links if m}
+    assert len(found) == 1, found
+    return dt.datetime.fromisoformat(found.pop())
+
+
+def _overdue_texts(engine, as_of: dt.datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The CSV and the Excel file of the overdue list as the download buttons make them (case_file)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from data_access import cases, deadlines, exports
+
+    with engine.connect() as conn:
+        rows = cases.case_export(conn, Scope.whole(), Period.all_time(), as_of, "overdue_open",
+                                 rules=deadlines.load_rules(engine))
+    csv = pd.read_csv(io.BytesIO(exports.to_csv_bytes(rows)), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    values = list(load_workbook(io.BytesIO(exports.to_xlsx_bytes(rows))).worksheets[0].values)
+    xlsx = pd.DataFrame(values[1:], columns=values[0])
+    return csv.set_index("工单号"), xlsx.set_index("工单号")
+
+
+def test_one_appeal_is_equally_late_on_every_screen_and_in_the_files(page, city):
+    """The big screen's newest overdue appeals read the same 超期 on /cases, /case, /alerts and in the CSV and
+    Excel files: one rule (the appeal's basis) and one way of writing it."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from data_access import cases
+
+    _, engine, _ = city
+    for _attempt in range(3):  # a sync between the page runs moves the data's time: look again
+        screen = page("big_screen")
+        as_of = _screen_as_of(screen)
+        (newest,) = [d.value for d in screen.dataframe if "超期" in d.value and "承办单位" in d.value]
+        assert len(newest) > 0 and (newest["超期"].str.len() > 0).all()
+        csv, xlsx = _overdue_texts(engine, as_of)
+        checked = []
+        for appeal_id, late in zip(newest["工单号"].iloc[:3], newest["超期"].iloc[:3]):
+            row = _sor(engine, lambda conn, a: cases.case_detail(conn, a), appeal_id)
+            assert f"红灯·超期 · 超期 {late} ·" in _html(page("case", id=appeal_id))
+            listed = page("cases", figure="overdue_open", period="all", as_of=as_of.isoformat(),
+                          child=row["street_code"], category=row["category"],
+                          **({"subcategory": row["subcategory"]} if row["subcategory"] else {}))
+            table = listed.dataframe[0].value
+            ids = [parse_qs(urlsplit(u).query)["id"][0] for u in table["工单号"]]
+            assert table["超期"].iloc[ids.index(appeal_id)] == late
+            warned = _warning_table(page("alerts", as_of=as_of.isoformat(), street=row["street_code"],
+                                         category=row["category"]))
+            assert warned.set_index("工单号").loc[appeal_id, "剩余/超期"] == f"超期 {late}"
+            assert csv.loc[appeal_id, "超期"] == late and xlsx.loc[appeal_id, "超期"] == late
+            checked.append(late)
+        if _screen_as_of(page("big_screen")) == as_of:
+            break
+    else:
+        pytest.fail("the data's time moved during every attempt")
+    # no third unit: working days and hours, or hours
+    assert all(re.fullmatch(r"[\d,]+ 个工作日( \d+ 小时)?|[\d,]+ 小时( \d+ 分钟)?|\d+ 分钟|不足 1 分钟", t)
+               for t in checked), checked

@@ -61,7 +61,7 @@ def overdue_rows(df: pd.DataFrame) -> pd.DataFrame:
         "类别": [f"{c}/{s}" if s else c for c, s in zip(df["category"], df["subcategory"].fillna(""))],
         "街道": df["street"].fillna("—"),
         "承办单位": df["department"].fillna("—"),
-        "超期": [fmt.hours(h) for h in df["overdue_hours"]],
+        "超期": df["overdue"],  # deadlines.with_overdue: the text of every screen and file
     })
 
 
