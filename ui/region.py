@@ -18,11 +18,15 @@ from . import format as fmt
 from . import widgets
 from .params import ViewParams, link
 
+# 超期 on this page counts the period's appeals (the cohort) that are open and overdue at the as-of time; the big
+# screen's 超期 counts every open overdue appeal (docs/metrics.md): every label says which
+COHORT_OVERDUE = "超期（本期受理）"
+
 # what the children map can be coloured by; "good" measures colour low values hot
 MAP_METRICS = {
     "per_10k": ("每万人诉求量", False),
     "completion_rate": ("办结率", True),
-    "overdue_open": ("超期", False),
+    "overdue_open": (COHORT_OVERDUE, False),
     "satisfaction_rate": ("满意率", True),
 }
 DEFAULT_METRIC = "per_10k"
@@ -33,8 +37,8 @@ TILES = (
     ("completion_rate", "办结率", "rate"),
     ("on_time_rate", "按时办结率", "rate"),
     ("satisfaction_rate", "满意率", "rate"),
-    ("overdue_open", "超期", "count"),
-    ("due_soon_open", "临期", "count"),
+    ("overdue_open", COHORT_OVERDUE, "count"),
+    ("due_soon_open", "临期（本期受理）", "count"),
 )
 LOWER_IS_BETTER = {"received", "per_10k", "overdue_open", "due_soon_open"}
 
@@ -170,7 +174,7 @@ def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.dateti
             "per_10k_s": fmt.per_10k(row["per_10k"]),
             "completion_s": fmt.rate(row["completion_rate"]),
             "satisfaction_s": fmt.rate(row["satisfaction_rate"]),
-            "overdue_open": int(row["overdue_open"]),
+            "overdue_s": fmt.count(row["overdue_open"]),
         }
     shown = [{**f, "properties": {**f["properties"], **by_code.get(f["properties"]["code"], {})}} for f in feats]
     deck_layers = [layers.choropleth_layer(shown)]
@@ -214,7 +218,7 @@ def ranking_table(key, scope: Scope, level: str, period: Period, as_of: dt.datet
         "办结率%": (df["completion_rate"] * 100).round(1),
         "按时率%": (df["on_time_rate"] * 100).round(1),
         "满意率%": (df["satisfaction_rate"] * 100).round(1),
-        "超期": df["overdue_open"],
+        COHORT_OVERDUE: df["overdue_open"],
         "下钻": [link("region", region=c, **carried) for c in df["code"]],
         "工单": [case_link("received", Scope(c, level), view, as_of) for c in df["code"]],
     }).sort_values("受理", ascending=False)
@@ -247,7 +251,7 @@ def department_table(key, scope: Scope, period: Period, as_of: dt.datetime, view
         "办结率%": (df["completion_rate"] * 100).round(1),
         "按时率%": (df["on_time_rate"] * 100).round(1),
         "满意率%": (df["satisfaction_rate"] * 100).round(1),
-        "超期": df["overdue_open"],
+        COHORT_OVERDUE: df["overdue_open"],
         "工单": [case_link("received", scope, view, as_of, department=c) for c in df["code"]],
     })
     st.dataframe(out, hide_index=True, width="stretch", height=min(38 + 35 * len(out), 380), column_config={
@@ -284,7 +288,7 @@ def grid_section(key, scope: Scope, period: Period, as_of: dt.datetime, view: Vi
             '<table class="norm">'
             f"<tr><td>每千人诉求量</td><td>{per_1k(kpis['valid'])}</td></tr>"
             f"<tr><td>每万人诉求量</td><td>{fmt.per_10k(kpis['per_10k'])}</td></tr>"
-            f"<tr><td>每千人超期</td><td>{per_1k(kpis['overdue_open'])}</td></tr>"
+            f"<tr><td>每千人{COHORT_OVERDUE}</td><td>{per_1k(kpis['overdue_open'])}</td></tr>"
             "</table>")
         reports = cached.recent_appeals(key, scope, period, as_of, channel="grid", limit=8)
         count_url = case_link("received", scope, view, as_of, channel="grid")
