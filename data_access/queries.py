@@ -320,10 +320,14 @@ def department_stats(conn, scope: Scope, period: Period, as_of: dt.datetime, lim
 
 
 def appeal_points(conn, scope: Scope, period: Period, as_of: dt.datetime, limit: int = 5000) -> pd.DataFrame:
-    """Located appeals of the scope received in the period (a grid's points): no personal data."""
+    """Located appeals of the scope received in the period (a grid's points): no personal data.
+
+    ``state`` at ``as_of``: overdue (超期), due_soon (临期), open (other open ones), closed or cancelled.
+    """
     overdue = ind.overdue_at_t(facts, literal(as_of))
+    due_soon = ind.due_soon_at_t(facts, literal(as_of))
     open_ = ind.open_at_t(facts, literal(as_of))
-    state = case((overdue, "overdue"), (open_, "open"), else_=facts.c.status)
+    state = case((overdue, "overdue"), (due_soon, "due_soon"), (open_, "open"), else_=facts.c.status)
     stmt = (
         select(facts.c.appeal_id, facts.c.lon, facts.c.lat, facts.c.category, facts.c.subcategory,
                facts.c.created_at, state.label("state"))

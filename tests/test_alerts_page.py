@@ -186,12 +186,12 @@ def test_the_supervision_tab_counts_only_the_filtered_appeals(page, city):
         assert _frame(at, "要求答复")["工单号"].tolist() == expected["appeal_id"].tolist()
         for nth, by in enumerate(("department", "street")):
             stats = _sor(engine, sq.supervision_stats, Scope.whole(), Period.all_time(), as_of, by, filters=filters)
-            shown = _frame(at, "按时答复率%", nth)
+            shown = _frame(at, "按时答复率", nth)
             assert shown["名称"].tolist() == stats["name"].tolist()
             assert shown["督办"].tolist() == stats["supervised"].tolist()
             assert shown["待答复"].tolist() == stats["open"].tolist()
         whole_stats = _sor(engine, sq.supervision_stats, Scope.whole(), Period.all_time(), as_of, "street")
-        assert _frame(at, "按时答复率%", 1)["名称"].tolist() == [street_name] != whole_stats["name"].tolist()
+        assert _frame(at, "按时答复率", 1)["名称"].tolist() == [street_name] != whole_stats["name"].tolist()
         candidates = _sor(engine, sq.unsatisfied_candidates, Scope.whole(), Period.all_time(), as_of, filters=filters)
         shown = [d.value for d in at.dataframe if "回访时间" in d.value.columns]
         assert (shown[0]["工单号"].tolist() if shown else []) == candidates["appeal_id"].tolist()

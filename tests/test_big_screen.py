@@ -248,3 +248,21 @@ def test_every_tile_links_to_a_list_of_its_size(app, demo_env):
                 part = cases.case_count(conn, Scope.whole(), period, as_of, q["figure"], part="numerator")
                 assert fmt.rate(part / count if count else None) == tiles[label], label
     engine.dispose()
+
+
+def test_a_district_screen_sizes_its_tables_to_their_rows(app, monkeypatch):
+    """A district's street ranking has fewer rows than the panel holds: the table ends at its last row, with
+    no empty row under it."""
+    import streamlit as st
+
+    calls = []
+    real = st.dataframe
+
+    def recording(data, *args, **kwargs):
+        calls.append((len(getattr(data, "data", data)), kwargs.get("height")))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "dataframe", recording)
+    at = app(region="210302")
+    assert not at.exception and len(at.dataframe[0].value) < 11
+    assert calls and all(h <= 38 + 35 * max(n, 1) for n, h in calls), calls

@@ -41,6 +41,18 @@ def hours(value) -> str:
     return f"{h:,.1f} 小时"
 
 
+def decimal(value, digits: int = 1) -> str:
+    """A measured number (an expected count, a ratio) with thousands separators and ``digits`` decimals."""
+    return "—" if _missing(value) else f"{float(value):,.{digits}f}"
+
+
+def styled(table: pd.DataFrame, formats: dict):
+    """A table for ``st.dataframe`` whose cells read as everywhere else: each column named in ``formats``
+    written by its formatter (``count``, ``rate``, ``per_10k``, ``decimal``), a missing value as "—" (never
+    "None"). The cells stay numbers, so a click on a column header still sorts by value."""
+    return table.style.format({c: f for c, f in formats.items() if c in table.columns}, na_rep="—")
+
+
 def stamp(value: dt.datetime | None, seconds: bool = False) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
