@@ -564,25 +564,29 @@ def test_one_appeal_is_equally_late_on_every_screen_and_in_the_files(page, city)
         (newest,) = [d.value for d in screen.dataframe if "超期" in d.value and "承办单位" in d.value]
         assert len(newest) > 0 and (newest["超期"].str.len() > 0).all()
         csv, xlsx = _overdue_texts(engine, as_of)
-        checked = []
+        seen = []  # (appeal, the big screen's text, what each other place shows)
         for appeal_id, late in zip(newest["工单号"].iloc[:3], newest["超期"].iloc[:3]):
             row = _sor(engine, lambda conn, a: cases.case_detail(conn, a), appeal_id)
-            assert f"红灯·超期 · 超期 {late} ·" in _html(page("case", id=appeal_id))
+            detail = re.search(r"红灯·超期 · 超期 ([^·<]+?) ·", _html(page("case", id=appeal_id)))
             listed = page("cases", figure="overdue_open", period="all", as_of=as_of.isoformat(),
                           child=row["street_code"], category=row["category"],
                           **({"subcategory": row["subcategory"]} if row["subcategory"] else {}))
             table = listed.dataframe[0].value
             ids = [parse_qs(urlsplit(u).query)["id"][0] for u in table["工单号"]]
-            assert table["超期"].iloc[ids.index(appeal_id)] == late
             warned = _warning_table(page("alerts", as_of=as_of.isoformat(), street=row["street_code"],
-                                         category=row["category"]))
-            assert warned.set_index("工单号").loc[appeal_id, "剩余/超期"] == f"超期 {late}"
-            assert csv.loc[appeal_id, "超期"] == late and xlsx.loc[appeal_id, "超期"] == late
-            checked.append(late)
-        if _screen_as_of(page("big_screen")) == as_of:
+                                         category=row["category"])).set_index("工单号")
+            seen.append((appeal_id, late, {
+                "/case": detail.group(1) if detail else None,
+                "/cases": table["超期"].iloc[ids.index(appeal_id)],
+                "/alerts": warned.loc[appeal_id, "剩余/超期"].removeprefix("超期 "),
+                "CSV": csv.loc[appeal_id, "超期"], "Excel": xlsx.loc[appeal_id, "超期"]}))
+        if _screen_as_of(page("big_screen")) == as_of:  # the detail is judged at the data's time: unchanged
             break
     else:
         pytest.fail("the data's time moved during every attempt")
+    for appeal_id, late, shown in seen:
+        assert all(text == late for text in shown.values()), (appeal_id, late, shown)
+    checked = [late for _, late, _ in seen]
     # no third unit: working days and hours, or hours
     assert all(re.fullmatch(r"[\d,]+ 个工作日( \d+ 小时)?|[\d,]+ 小时( \d+ 分钟)?|\d+ 分钟|不足 1 分钟", t)
                for t in checked), checked

@@ -25,6 +25,10 @@ def test_a_styled_table_writes_each_kind_one_way_and_a_missing_value_as_a_dash()
     assert table.dtypes["受理"].kind == "i"  # the cells stay numbers: headers sort by value
 
 
+def test_a_count_is_whole_and_rounded():
+    assert [fmt.count(v) for v in (1793.5, 1793.4, 1234567, 0, None)] == ["1,794", "1,793", "1,234,567", "0", "—"]
+
+
 def test_a_table_is_as_high_as_its_rows():
     assert widgets.rows_height(10, 420) == 38 + 35 * 10   # ten rows: no empty eleventh
     assert widgets.rows_height(30, 420) == 420             # more scroll

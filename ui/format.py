@@ -18,7 +18,8 @@ def _missing(value) -> bool:
 
 
 def count(value) -> str:
-    return "—" if _missing(value) else f"{int(value):,}"
+    """A count, whole, with separators; an average of counts (上级平均 1,793.5) is rounded, not cut."""
+    return "—" if _missing(value) else f"{round(float(value)):,}"
 
 
 def rate(value, digits: int = 1) -> str:
