@@ -1,10 +1,14 @@
 """Router: who is looking (``ui.auth.gate``), then the pages they may open."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import auth, boot
 
-st.set_page_config(page_title="诉求指挥中心", page_icon=":material/cell_tower:", layout="wide", initial_sidebar_state="collapsed")
+# the tab's icon is a local image: an emoji needs an emoji font, and a Material icon would be fetched from the web
+ICON = str(Path(__file__).parent / "ui" / "icon.png")
+st.set_page_config(page_title="诉求指挥中心", page_icon=ICON, layout="wide", initial_sidebar_state="collapsed")
 
 boot.refuse_on_zone_mismatch()
 try:
