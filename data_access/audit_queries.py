@@ -65,11 +65,19 @@ KNOWN_KEYS = {"kind", "rows", "file", "filters", "personal_data", "ip", "role", 
               "display_name", "unit"}
 
 
+def target_text(action: str, target: str | None) -> str:
+    """The object of an audit row as people read it: an export's figure by its name, the rest as stored."""
+    from .cases import FIGURES
+
+    if action == "export" and target in FIGURES:
+        return FIGURES[target].label
+    return target or ""
+
+
 def describe(action: str, target: str | None, region_name: str | None, detail: str | None) -> str:
     """An audit row in one Chinese sentence, with names rather than codes: "导出 超期在办 CSV · 铁东区 · 232 行",
     "查看工单 2026…0001 · 莲花街道 · 个人信息已脱敏", "登录失败 · 密码错误 · IP 10.0.0.8"."""
     from .auth import ROLE_LABELS
-    from .cases import FIGURES
     from .vocab import SUPERVISION_LEVELS
 
     try:
@@ -81,7 +89,7 @@ def describe(action: str, target: str | None, region_name: str | None, detail: s
     level = lambda code: SUPERVISION_LEVELS.get(code, code)  # noqa: E731
     parts: list[str] = []
     if action == "export":
-        figure = FIGURES[target].label if target in FIGURES else (target or "")
+        figure = target_text(action, target)
         parts.append(f"导出 {figure} {KINDS.get(values.get('kind'), values.get('kind') or '')}".strip())
         parts.append(region_name or "全域")
         if values.get("rows") is not None:

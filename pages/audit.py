@@ -39,6 +39,8 @@ def page() -> None:
         "时间": pd.to_datetime(rows["at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
         "操作人": rows["actor"],
         "事件": [audit_queries.ACTIONS.get(a, a) for a in rows["action"]],
+        "对象": [audit_queries.target_text(a, t if isinstance(t, str) else None)
+               for a, t in zip(rows["action"], rows["target"])],
         "区域": names,
         "详情": [audit_queries.describe(a, t if isinstance(t, str) else None, n or None,
                                       d if isinstance(d, str) else None)

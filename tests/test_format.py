@@ -102,5 +102,5 @@ def test_the_audit_page_shows_sentences_and_region_names(tiny_sor, tmp_path, mon
     assert not at.exception, [e.value for e in at.exception]
     table = at.dataframe[0].value
     row = table[table["事件"] == "导出"].iloc[0]
-    assert row["区域"] == "东区" and row["详情"] == "导出 受理 CSV · 东区 · 232 行"
+    assert row["区域"] == "东区" and row["详情"] == "导出 受理 CSV · 东区 · 232 行" and row["对象"] == "受理"
     assert not table["详情"].str.contains(r"[{}\"]").any()
