@@ -1,10 +1,14 @@
 """Router: who is looking (``ui.auth.gate``), then the pages they may open."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import auth, boot
 
-st.set_page_config(page_title="诉求指挥中心", page_icon="📡", layout="wide", initial_sidebar_state="collapsed")
+# the tab's icon is a local image: an emoji needs an emoji font, and a Material icon would be fetched from the web
+ICON = str(Path(__file__).parent / "ui" / "icon.png")
+st.set_page_config(page_title="诉求指挥中心", page_icon=ICON, layout="wide", initial_sidebar_state="collapsed")
 
 boot.refuse_on_zone_mismatch()
 try:
@@ -14,12 +18,12 @@ except Exception as exc:  # noqa: BLE001 - the accounts live in the system of re
     st.stop()
 kiosk = principal is None or principal.is_kiosk or st.query_params.get("kiosk", "") not in ("", "0", "false")
 pages = [
-    st.Page("pages/big_screen.py", title="指挥大屏", icon="📺", url_path="big-screen", default=True),
-    st.Page("pages/region.py", title="区域下钻", icon="🗺️", url_path="region"),
-    st.Page("pages/alerts.py", title="超期预警与督办", icon="🚨", url_path="alerts"),
-    st.Page("pages/cases.py", title="工单列表", icon="📋", url_path="cases"),
-    st.Page("pages/case.py", title="工单详情", icon="📄", url_path="case", visibility="hidden"),
-    st.Page("pages/audit.py", title="审计日志", icon="🔍", url_path="audit",
+    st.Page("pages/big_screen.py", title="指挥大屏", icon=":material/tv:", url_path="big-screen", default=True),
+    st.Page("pages/region.py", title="区域下钻", icon=":material/map:", url_path="region"),
+    st.Page("pages/alerts.py", title="超期预警与督办", icon=":material/notification_important:", url_path="alerts"),
+    st.Page("pages/cases.py", title="工单列表", icon=":material/list_alt:", url_path="cases"),
+    st.Page("pages/case.py", title="工单详情", icon=":material/description:", url_path="case", visibility="hidden"),
+    st.Page("pages/audit.py", title="审计日志", icon=":material/manage_search:", url_path="audit",
             visibility="visible" if principal is not None and principal.role == "admin" else "hidden"),
 ]
 navigation = st.navigation(pages, position="hidden" if kiosk else "sidebar")

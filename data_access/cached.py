@@ -372,7 +372,7 @@ def channel_counts(key: Token, scope: Scope, period: Period, as_of: dt.datetime)
 @_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def newest_overdue(key: Token, scope: Scope, as_of: dt.datetime, limit: int = 20) -> pd.DataFrame:
-    return queries.newest_overdue(_con(), scope, as_of, limit)
+    return queries.newest_overdue(_con(), scope, as_of, limit, rules=time_limit_rules(key))
 
 
 @_guarded
@@ -638,7 +638,8 @@ def case_list(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figu
               descending: bool = True, offset: int = 0, limit: int = _cases.PAGE_SIZE,
               show_personal: bool = False) -> pd.DataFrame:
     return _cases.case_list(_con(), scope, period, as_of, figure, part=part, filters=filters, sort=sort,
-                            descending=descending, offset=offset, limit=limit, show_personal=show_personal)
+                            descending=descending, offset=offset, limit=limit, show_personal=show_personal,
+                            rules=time_limit_rules(key))
 
 
 @_guarded
@@ -648,7 +649,7 @@ def case_file(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figu
               descending: bool = True, show_personal: bool = False, sheet_name: str = "工单列表") -> bytes:
     """The whole list as a file: ``kind`` "csv" or "xlsx"."""
     df = _cases.case_export(_con(), scope, period, as_of, figure, part=part, filters=filters, sort=sort,
-                            descending=descending, show_personal=show_personal)
+                            descending=descending, show_personal=show_personal, rules=time_limit_rules(key))
     return _exports.to_csv_bytes(df) if kind == "csv" else _exports.to_xlsx_bytes(df, sheet_name)
 
 
@@ -662,4 +663,5 @@ def case_detail(key: Token, appeal_id: str, show_personal: bool = False) -> dict
 @st.cache_data(ttl=60, show_spinner=False, max_entries=500)
 def case_events(key: Token, appeal_id: str, show_personal: bool = False) -> pd.DataFrame:
     """The timeline, read from the system of record (a lookup of one appeal's events)."""
-    return _cases.case_events(_engine(settings().db_url), appeal_id, show_personal=show_personal)
+    return _cases.case_events(_engine(settings().db_url), appeal_id, show_personal=show_personal,
+                              rules=time_limit_rules(key))

@@ -40,6 +40,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, case, func, literal, select
 from sqlalchemy.sql.expression import ColumnElement
 
+from . import deadlines, workcal
 from . import indicators as ind
 from . import privacy
 from .analytics import PATH_COLUMNS, departments, facts, regions
@@ -119,7 +120,7 @@ FILTERS = {
 LIST_COLUMNS = (
     "appeal_id", "created_at", "category", "subcategory", "channel", "channel_label", "status", "deadline_at",
     "closed_at", "district", "street", "community", "grid", "department", "appellant_name", "appellant_phone",
-    "address", "summary", "overdue_hours", "in_numerator",
+    "address", "summary", "urgency", "paused_since", *deadlines.OVERDUE_COLUMNS, "in_numerator",
 )
 PERSONAL_COLUMNS = ("appellant_name", "appellant_phone", "address")
 
@@ -152,8 +153,11 @@ def _closed_at_at(t) -> ColumnElement:
     return case((facts.c.closed_at <= t, facts.c.closed_at), else_=None)
 
 
-def _overdue_hours(t) -> ColumnElement:
-    return case((ind.overdue_at_t(facts, t), seconds_between(facts.c.deadline_at, t) / 3600.0), else_=None)
+def _overdue_order(t) -> ColumnElement:
+    """The sort key 超期时长: the clock time from the deadline to t (to the pause for a paused appeal), for the
+    appeals overdue at t. Within a basis it orders as the shown overdue time (``deadlines.with_overdue``)."""
+    stop = case((and_(facts.c.paused_since.is_not(None), facts.c.paused_since <= t), facts.c.paused_since), else_=t)
+    return case((ind.overdue_at_t(facts, t), seconds_between(facts.c.deadline_at, stop) / 3600.0), else_=None)
 
 
 def _filter_conditions(conn, filters: dict | None, t, scope: Scope, period: Period,
@@ -228,7 +232,7 @@ def _order(sort: str, descending: bool, t) -> list:
         "closed_at": _closed_at_at(t),
         "category": facts.c.category,
         "status": _status_at(t),
-        "overdue": _overdue_hours(t),
+        "overdue": _overdue_order(t),
     }
     if sort not in keys:
         raise CaseRequestError(f"未知的排序 “{str(sort)[:40]}”（可用：{'、'.join(SORTS)}）")
@@ -256,7 +260,7 @@ def _select(figure_key: str, as_of: dt.datetime, *, full_summary: bool):
         *(alias.c.name.label(level) for level, alias in names.items()),
         dept.c.name.label("department"),
         facts.c.appellant_name, facts.c.appellant_phone, facts.c.address, summary.label("summary"),
-        _overdue_hours(t).label("overdue_hours"),
+        facts.c.urgency, facts.c.paused_since,  # the appeal's basis and pause (deadlines.with_overdue)
     ]
     if fig.kind == "rate":
         numerator = ind.conditions(facts, as_of)[fig.numerator]
@@ -273,13 +277,16 @@ def _text(values) -> list:
     return [None if v is None or (isinstance(v, float) and v != v) or v is pd.NA else str(v) for v in values]
 
 
-def _finish(df: pd.DataFrame, *, show_personal: bool, summary_chars: int | None) -> pd.DataFrame:
-    """Mask personal data (unless allowed), cut the summary, set the types."""
+def _finish(df: pd.DataFrame, as_of: dt.datetime, rules, *, show_personal: bool,
+            summary_chars: int | None) -> pd.DataFrame:
+    """Mask personal data (unless allowed), cut the summary, set the types, say how late each appeal is
+    (``deadlines.with_overdue``)."""
     for column in _TEXT_COLUMNS:
         df[column] = pd.Series(_text(df[column].tolist()), index=df.index, dtype=object)
-    for column in ("created_at", "deadline_at", "closed_at"):
+    for column in ("created_at", "deadline_at", "closed_at", "paused_since"):
         df[column] = pd.to_datetime(df[column])
-    df["overdue_hours"] = pd.to_numeric(df["overdue_hours"]).astype("float64")
+    df["urgency"] = pd.Series(_text(df["urgency"].tolist()), index=df.index, dtype=object)
+    df = deadlines.with_overdue(df, as_of, rules=rules)
     if "in_numerator" in df:
         df["in_numerator"] = df["in_numerator"].astype(bool)
     if not show_personal:
@@ -297,13 +304,14 @@ def _finish(df: pd.DataFrame, *, show_personal: bool, summary_chars: int | None)
 def case_list(conn, scope: Scope, period: Period, as_of: dt.datetime, figure: str, *,
               part: str | None = None, filters: dict | None = None, sort: str = "created_at",
               descending: bool = True, offset: int = 0, limit: int = PAGE_SIZE,
-              show_personal: bool = False) -> pd.DataFrame:
+              show_personal: bool = False, rules=None) -> pd.DataFrame:
     """One page of the list behind a figure (``LIST_COLUMNS``), in a total order (ties broken by appeal id).
 
-    ``overdue_hours`` is how late an appeal open past its deadline at the
-    as-of time is (calendar hours; empty otherwise); ``in_numerator`` (rates
-    only) whether the row counts in the rate's numerator. The summary is cut
-    to ``SUMMARY_CHARS`` characters.
+    How late an appeal open past its deadline at the as-of time is, in its
+    basis under ``rules`` (the time-limit rules; None: the built-in ones), is in
+    ``deadlines.OVERDUE_COLUMNS`` (``overdue_hours``, the text ``overdue``, …;
+    empty otherwise); ``in_numerator`` (rates only) whether the row counts in
+    the rate's numerator. The summary is cut to ``SUMMARY_CHARS`` characters.
     """
     if not isinstance(offset, int) or offset < 0:
         raise CaseRequestError(f"起始行 {offset!r} 无效")
@@ -312,19 +320,21 @@ def case_list(conn, scope: Scope, period: Period, as_of: dt.datetime, figure: st
     where = condition(conn, scope, period, as_of, figure, part=part, filters=filters)
     stmt = (_select(figure, as_of, full_summary=False).where(where)
             .order_by(*_order(sort, descending, literal(as_of))).offset(offset).limit(limit))
-    return _finish(run(conn, stmt), show_personal=show_personal, summary_chars=SUMMARY_CHARS)
+    return _finish(run(conn, stmt), as_of, rules, show_personal=show_personal, summary_chars=SUMMARY_CHARS)
 
 
 def case_export(conn, scope: Scope, period: Period, as_of: dt.datetime, figure: str, *,
                 part: str | None = None, filters: dict | None = None, sort: str = "created_at",
-                descending: bool = True, show_personal: bool = False, cap: int = EXPORT_CAP) -> pd.DataFrame:
+                descending: bool = True, show_personal: bool = False, cap: int = EXPORT_CAP,
+                rules=None) -> pd.DataFrame:
     """The whole list, for CSV and Excel (the summary in full); CaseRequestError beyond ``cap`` rows."""
     n = case_count(conn, scope, period, as_of, figure, part=part, filters=filters)
     if n > cap:
         raise CaseRequestError(f"该列表共 {n:,} 件，超过导出上限 {cap:,} 件；请缩小范围、时间段或增加筛选条件后再导出。")
     where = condition(conn, scope, period, as_of, figure, part=part, filters=filters)
     stmt = _select(figure, as_of, full_summary=True).where(where).order_by(*_order(sort, descending, literal(as_of)))
-    return _finish(run(conn, stmt, max_rows=max(cap, 1)), show_personal=show_personal, summary_chars=None)
+    return _finish(run(conn, stmt, max_rows=max(cap, 1)), as_of, rules, show_personal=show_personal,
+                   summary_chars=None)
 
 
 # -------------------------------------------------------------- detail ---
@@ -369,20 +379,24 @@ def _plain(value):
     return value
 
 
-EVENT_COLUMNS = ("event_type", "label", "event_at", "actor", "note", "elapsed_hours", "to_deadline_hours")
+EVENT_COLUMNS = ("event_type", "label", "event_at", "actor", "note", "elapsed_hours", "to_deadline_hours",
+                 "time_basis")
 
 
-def case_events(engine: Engine, appeal_id: str, *, show_personal: bool = False) -> pd.DataFrame:
+def case_events(engine: Engine, appeal_id: str, *, show_personal: bool = False, rules=None) -> pd.DataFrame:
     """The appeal's timeline from the system of record (``appeal_events``), oldest first.
 
-    ``elapsed_hours`` is the time since the appeal was received and
-    ``to_deadline_hours`` the time left to its deadline at each event
-    (negative: past the deadline; empty without a deadline). Both are
-    **calendar hours**: working days (holidays, 调休) come later. Phone numbers
-    and the appellant's name inside notes are masked unless ``show_personal``.
+    ``elapsed_hours`` is the time since the appeal was received (calendar
+    hours) and ``to_deadline_hours`` the time left to its deadline at each
+    event (negative: past the deadline; empty without a deadline), in the
+    appeal's basis under ``rules`` (``time_basis``: working hours for limits in
+    working days, clock hours for limits in hours), as every screen says how
+    late an appeal is. Phone numbers and the appellant's name inside notes are
+    masked unless ``show_personal``.
     """
     with engine.connect() as conn:
-        head = run(conn, select(appeals.c.created_at, appeals.c.deadline_at, appeals.c.appellant_name)
+        head = run(conn, select(appeals.c.created_at, appeals.c.deadline_at, appeals.c.appellant_name,
+                                appeals.c.category, appeals.c.subcategory, appeals.c.urgency)
                    .where(appeals.c.appeal_id == str(appeal_id)))
         events = run(conn, select(appeal_events.c.event_type, appeal_events.c.event_at, appeal_events.c.actor,
                                   appeal_events.c.note)
@@ -391,11 +405,20 @@ def case_events(engine: Engine, appeal_id: str, *, show_personal: bool = False) 
     if head.empty or events.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c.endswith("_hours") else "object")
                              for c in EVENT_COLUMNS})
-    created = pd.Timestamp(head["created_at"].iloc[0])
-    deadline = head["deadline_at"].iloc[0]
+    first = head.iloc[0]
+    created = pd.Timestamp(first["created_at"])
+    deadline = first["deadline_at"]
     deadline = None if deadline is None or pd.isna(deadline) else pd.Timestamp(deadline)
-    name = head["appellant_name"].iloc[0]
+    name = first["appellant_name"]
+    basis = deadlines.basis_of({k: _plain(first[k]) for k in ("category", "subcategory", "urgency")}, rules)
     at = pd.to_datetime(events["event_at"])
+    if deadline is None:
+        to_deadline = [float("nan")] * len(at)
+    elif basis == deadlines.CLOCK:
+        to_deadline = ((deadline - at).dt.total_seconds() / 3600.0).tolist()
+    else:
+        to_deadline = (workcal.working_seconds_between_array(deadlines.to_us(at), deadlines.to_us([deadline] * len(at)))
+                       / 3600.0).tolist()
     out = pd.DataFrame({
         "event_type": events["event_type"],
         "label": [EVENT_TYPES.get(e, e) for e in events["event_type"]],
@@ -403,7 +426,7 @@ def case_events(engine: Engine, appeal_id: str, *, show_personal: bool = False) 
         "actor": events["actor"],
         "note": events["note"] if show_personal else [privacy.mask_text(n, (name,)) for n in events["note"]],
         "elapsed_hours": (at - created).dt.total_seconds() / 3600.0,
-        "to_deadline_hours": ((deadline - at).dt.total_seconds() / 3600.0 if deadline is not None
-                              else pd.Series([float("nan")] * len(at))),
+        "to_deadline_hours": pd.Series(to_deadline, index=events.index, dtype="float64"),
+        "time_basis": basis,
     })
     return out

@@ -542,3 +542,80 @@ def state(row: Mapping, at: dt.datetime, *, rules: Rules | None = None) -> State
 
     return State(r["deadline_state"], r["time_basis"], num(r["remaining_hours"]),
                  num(r["remaining_working_hours"]), num(r["remaining_working_days"]))
+
+
+# ------------------------------------------------------ overdue and text ---
+# One rule for how late (or how early) an appeal is, for every screen and file:
+# the time is measured in the appeal's basis (working time for limits in working
+# days, clock time for limits in hours) and written by ``duration_text``.
+
+def duration_text(hours, basis: str) -> str:
+    """A length of time in an appeal's basis, as people read it; "—" when unknown.
+
+    Working basis (limits in working days): whole working days and hours,
+    "3 个工作日 4 小时", "1 个工作日"; under one working day hours and minutes,
+    "5 小时 20 分钟", "45 分钟". Clock basis (limits in hours): hours,
+    "1,230 小时", "5 小时 20 分钟". Cut, not rounded, to the minute (under one
+    minute is "不足 1 分钟"); thousands separators throughout.
+    """
+    if hours is None or hours is pd.NA or (isinstance(hours, float) and math.isnan(hours)):
+        return "—"
+    minutes = int(math.floor(abs(float(hours)) * 60 + 1e-6))
+    hh, mm = divmod(minutes, 60)
+    if basis == WORKING and hh >= 24:
+        days, hh = divmod(hh, 24)
+        return f"{days:,} 个工作日" + (f" {hh} 小时" if hh else "")
+    if hh >= 24:
+        return f"{hh:,} 小时"
+    if hh:
+        return f"{hh} 小时" + (f" {mm} 分钟" if mm else "")
+    return f"{mm} 分钟" if mm else "不足 1 分钟"
+
+
+def remaining_text(row: Mapping) -> str:
+    """The time left to the deadline, or past it, of a row of ``annotate``: "剩余 2 个工作日 3 小时",
+    "超期 5 小时 20 分钟"; "—" without a deadline or when closed."""
+    left = row["remaining_hours"]
+    if left is None or pd.isna(left):
+        return "—"
+    return ("超期 " if left < 0 else "剩余 ") + duration_text(left, row["time_basis"])
+
+
+OVERDUE_COLUMNS = ("time_basis", "overdue_hours", "overdue", "overdue_workdays", "overdue_clock_hours")
+
+
+def with_overdue(df: pd.DataFrame, at: dt.datetime, *, rules: Rules | None = None) -> pd.DataFrame:
+    """A copy of ``df`` (rows as ``annotate`` reads them) with how late each red (超期) row is at ``at``:
+
+    ``time_basis`` (clock | working), ``overdue_hours`` (in the basis: working
+    hours for limits in working days, clock hours for limits in hours; frozen at
+    the pause for a paused appeal), ``overdue`` (``duration_text``),
+    ``overdue_workdays`` (working days, rows in the working basis) and
+    ``overdue_clock_hours`` (clock hours, rows in the clock basis). Empty for
+    rows that are not red. The annotation columns of ``annotate`` are left out.
+    """
+    lit = annotate(df, at, rules=rules)
+    red = (lit["deadline_state"] == "red").to_numpy()
+    late = np.where(red, -lit["remaining_hours"].to_numpy(dtype=float), np.nan)
+    clock = (lit["time_basis"] == CLOCK).to_numpy()
+    out = df.copy()
+    out["time_basis"] = lit["time_basis"].to_numpy()
+    out["overdue_hours"] = late
+    out["overdue"] = [duration_text(h, b) if r else "" for h, b, r in zip(late, out["time_basis"], red)]
+    out["overdue_workdays"] = np.where(red & ~clock, np.round(late / 24.0, 2), np.nan)
+    out["overdue_clock_hours"] = np.where(red & clock, np.round(late, 1), np.nan)
+    return out
+
+
+def late_hours(deadline: dt.datetime, closed: dt.datetime, basis: str) -> float:
+    """How late an appeal closed after its deadline was closed, in hours of its basis."""
+    if basis == CLOCK:
+        return (closed - deadline).total_seconds() / HOUR
+    return workcal.working_seconds_between(deadline, closed) / HOUR
+
+
+def basis_of(row: Mapping, rules: Rules | None = None) -> str:
+    """The basis of one appeal (a mapping with category, subcategory, urgency): clock or working."""
+    rules = rules if rules is not None else default_rules()
+    clock = limit_arrays(rules, [row.get("category")], [row.get("subcategory")], [row.get("urgency")])["clock"][0]
+    return CLOCK if clock else WORKING

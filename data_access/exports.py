@@ -3,7 +3,9 @@
 One mapping (``HEADERS``) gives every column its Chinese header; ``present``
 turns a case list (``cases.case_list`` / ``cases.case_export``) into the
 table people read: Chinese headers, vocabulary codes as their labels, times
-as ``YYYY-MM-DD HH:MM``, yes/no as 是/否. Personal data is exported as the
+as ``YYYY-MM-DD HH:MM``, yes/no as 是/否, how late an overdue appeal is as on
+screen (超期, ``deadlines.duration_text``) and as a number in its limit's
+unit (超期（工作日） or 超期（小时））. Personal data is exported as the
 list holds it: masked unless the list was made with ``show_personal=True``.
 """
 
@@ -27,7 +29,9 @@ HEADERS = {
     "status": "状态",
     "deadline_at": "办理时限",
     "closed_at": "办结时间",
-    "overdue_hours": "超期（小时）",
+    "overdue": "超期",
+    "overdue_workdays": "超期（工作日）",
+    "overdue_clock_hours": "超期（小时）",
     "district": "区县",
     "street": "街道",
     "community": "社区",
@@ -42,6 +46,9 @@ HEADERS = {
 TIME_COLUMNS = ("created_at", "deadline_at", "closed_at")
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 LABELS = {"channel": CHANNELS, "status": STATUSES}
+# how late an overdue appeal is (``deadlines.with_overdue``): 超期 the text the screens show, and the same time
+# as a number in the unit of the appeal's limit, working days or clock hours (the other column left empty)
+NUMBER_COLUMNS = {"overdue_workdays": 2, "overdue_clock_hours": 1}
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv"
@@ -61,8 +68,8 @@ def present(df: pd.DataFrame) -> pd.DataFrame:
             out[header] = pd.to_datetime(values).dt.strftime(TIME_FORMAT).astype(object).where(values.notna(), "")
         elif column in LABELS:
             out[header] = [label(LABELS[column], v, "") for v in values]
-        elif column == "overdue_hours":
-            out[header] = pd.to_numeric(values).astype("float64").round(1)
+        elif column in NUMBER_COLUMNS:
+            out[header] = pd.to_numeric(values).astype("float64").round(NUMBER_COLUMNS[column])
         elif column == "in_numerator":
             out[header] = ["是" if bool(v) else "否" for v in values]
         else:

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import and_, case, func, literal, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
+from . import deadlines
 from . import indicators as ind
 from .analytics import PATH_COLUMNS, departments, facts, grid_workers, region_paths, regions
 from .runner import run
@@ -244,18 +245,19 @@ def heat_bins(conn, scope: Scope, period: Period, as_of: dt.datetime, cell_deg: 
 
 # --------------------------------------------------------------- lists ---
 
-def newest_overdue(conn, scope: Scope, as_of: dt.datetime, limit: int = 20) -> pd.DataFrame:
-    """Open appeals past their deadline at ``as_of``, the most recently overdue first.
+def newest_overdue(conn, scope: Scope, as_of: dt.datetime, limit: int = 20, *, rules=None) -> pd.DataFrame:
+    """Open appeals past their deadline at ``as_of``, the most recently overdue first, with how late each is
+    in its basis under ``rules`` (``deadlines.with_overdue``: ``overdue_hours``, the text ``overdue``, …).
 
     No personal data: no name, phone, address or summary.
     """
     street = regions.alias("street")
     dept = departments.alias("dept")
-    overdue_hours = (seconds_between(facts.c.deadline_at, literal(as_of)) / 3600.0).label("overdue_hours")
     stmt = (
         select(
             facts.c.appeal_id, facts.c.created_at, facts.c.deadline_at, facts.c.category, facts.c.subcategory,
-            facts.c.channel, street.c.name.label("street"), dept.c.name.label("department"), overdue_hours,
+            facts.c.urgency, facts.c.status, facts.c.closed_at, facts.c.paused_since, facts.c.channel,
+            street.c.name.label("street"), dept.c.name.label("department"),
         )
         .select_from(
             facts.outerjoin(street, street.c.code == facts.c.street_code)
@@ -265,7 +267,7 @@ def newest_overdue(conn, scope: Scope, as_of: dt.datetime, limit: int = 20) -> p
         .order_by(facts.c.deadline_at.desc(), facts.c.appeal_id)
         .limit(limit)
     )
-    return run(conn, stmt)
+    return deadlines.with_overdue(run(conn, stmt), as_of, rules=rules)
 
 
 def data_range(conn, scope: Scope) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -318,10 +320,14 @@ def department_stats(conn, scope: Scope, period: Period, as_of: dt.datetime, lim
 
 
 def appeal_points(conn, scope: Scope, period: Period, as_of: dt.datetime, limit: int = 5000) -> pd.DataFrame:
-    """Located appeals of the scope received in the period (a grid's points): no personal data."""
+    """Located appeals of the scope received in the period (a grid's points): no personal data.
+
+    ``state`` at ``as_of``: overdue (超期), due_soon (临期), open (other open ones), closed or cancelled.
+    """
     overdue = ind.overdue_at_t(facts, literal(as_of))
+    due_soon = ind.due_soon_at_t(facts, literal(as_of))
     open_ = ind.open_at_t(facts, literal(as_of))
-    state = case((overdue, "overdue"), (open_, "open"), else_=facts.c.status)
+    state = case((overdue, "overdue"), (due_soon, "due_soon"), (open_, "open"), else_=facts.c.status)
     stmt = (
         select(facts.c.appeal_id, facts.c.lon, facts.c.lat, facts.c.category, facts.c.subcategory,
                facts.c.created_at, state.label("state"))

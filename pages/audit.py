@@ -33,14 +33,19 @@ def page() -> None:
         widgets.empty_state("该条件下没有审计记录。")
         return
     st.caption(f"最新在前，最多显示 {len(rows):,} 条。")
+    names = [n if isinstance(n, str) and n else (c if isinstance(c, str) else "")
+             for n, c in zip(rows["region_name"], rows["region_code"])]
     widgets.table(pd.DataFrame({
         "时间": pd.to_datetime(rows["at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
         "操作人": rows["actor"],
         "事件": [audit_queries.ACTIONS.get(a, a) for a in rows["action"]],
-        "对象": rows["target"].fillna(""),
-        "区域": rows["region_code"].fillna(""),
-        "详情": rows["detail"].fillna(""),
-    }), height=min(38 + 35 * len(rows), 700))
+        "对象": [audit_queries.target_text(a, t if isinstance(t, str) else None)
+               for a, t in zip(rows["action"], rows["target"])],
+        "区域": names,
+        "详情": [audit_queries.describe(a, t if isinstance(t, str) else None, n or None,
+                                      d if isinstance(d, str) else None)
+               for a, t, n, d in zip(rows["action"], rows["target"], names, rows["detail"])],
+    }), height=700)
 
 
 page()

@@ -84,8 +84,8 @@ def screen() -> None:
          "satisfaction_rate", period_label),
         ("ingrid", f"网格内解决率 · {period_label}", fmt.rate(chosen_kpis["in_grid_rate"]), "in_grid_rate",
          period_label),
-        ("overdue", "超期 · 在办", fmt.count(stock["overdue_open"]), "overdue_open", "全部在办"),
-        ("duesoon", "临期 · 在办", fmt.count(stock["due_soon_open"]), "due_soon_open", "全部在办"),
+        ("overdue", tables.STOCK_OVERDUE_TILE, fmt.count(stock["overdue_open"]), "overdue_open", "全部在办"),
+        ("duesoon", "临期 · 全部在办", fmt.count(stock["due_soon_open"]), "due_soon_open", "全部在办"),
     ]
     for column, (tkey, label, value, ind, plabel) in zip(st.columns(len(tiles)), tiles):
         if not view.kiosk:  # staff can open the appeals behind every tile

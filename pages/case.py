@@ -2,8 +2,9 @@
 
 The timeline is the appeal's event log in the system of record: 受理, 分流交办,
 处置, 反馈, 评价, 督办, each with its time, actor and note, the time since the
-appeal was received and the time left to its deadline (calendar hours; past
-the deadline in red). Personal data is shown only to roles that may see it,
+appeal was received (calendar time) and the time left to its deadline (in the
+appeal's basis, as on every screen: working time for limits in working days;
+past the deadline in red). Personal data is shown only to roles that may see it,
 inside their region (``privacy.may_show_personal_data``); every view is audited.
 ``from`` links back to the list.
 """
@@ -61,7 +62,7 @@ def page() -> None:
     ui.detail_fields(row, show_personal)
     supervision_section(key, row, as_of)
 
-    widgets.panel_title("办理过程", "时长按自然日历小时计算")
+    widgets.panel_title("办理过程", "距受理按自然日历计算；距时限按办理时限的口径（工作日时限计工作时间）")
     events = cached.case_events(key, appeal_id, show_personal)
     if events.empty:
         widgets.empty_state("该工单没有办理记录。")

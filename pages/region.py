@@ -39,7 +39,7 @@ def page() -> None:
         scope = cached.resolve_scope(key, view.region or single_root(key))
     except UnknownRegion:
         st.error(f"区域代码 {view.region} 不存在。")
-        st.page_link(params.link("region", **view.carried()), label="返回全域", icon="↩")
+        st.page_link(params.link("region", **view.carried()), label="返回全域", icon=":material/arrow_back:")
         return
     name = cached.region(key, scope.code)["name"] if scope.code else "全域"
     period = view.resolve_period(as_of.date())

@@ -186,12 +186,12 @@ def test_the_supervision_tab_counts_only_the_filtered_appeals(page, city):
         assert _frame(at, "要求答复")["工单号"].tolist() == expected["appeal_id"].tolist()
         for nth, by in enumerate(("department", "street")):
             stats = _sor(engine, sq.supervision_stats, Scope.whole(), Period.all_time(), as_of, by, filters=filters)
-            shown = _frame(at, "按时答复率%", nth)
+            shown = _frame(at, "按时答复率", nth)
             assert shown["名称"].tolist() == stats["name"].tolist()
             assert shown["督办"].tolist() == stats["supervised"].tolist()
             assert shown["待答复"].tolist() == stats["open"].tolist()
         whole_stats = _sor(engine, sq.supervision_stats, Scope.whole(), Period.all_time(), as_of, "street")
-        assert _frame(at, "按时答复率%", 1)["名称"].tolist() == [street_name] != whole_stats["name"].tolist()
+        assert _frame(at, "按时答复率", 1)["名称"].tolist() == [street_name] != whole_stats["name"].tolist()
         candidates = _sor(engine, sq.unsatisfied_candidates, Scope.whole(), Period.all_time(), as_of, filters=filters)
         shown = [d.value for d in at.dataframe if "回访时间" in d.value.columns]
         assert (shown[0]["工单号"].tolist() if shown else []) == candidates["appeal_id"].tolist()
@@ -521,3 +521,72 @@ def test_a_forged_request_above_the_accounts_level_is_refused_and_writes_nothing
     assert len(at.error) == 1 and words in at.error[0].value, [e.value for e in at.error]
     assert (len(_rows(engine, schema.supervisions)), len(_rows(engine, schema.appeal_events)),
             len(_rows(engine, schema.audit_log))) == before
+
+
+def _screen_as_of(at: AppTest) -> dt.datetime:
+    """The as-of time the big screen judged its figures at (its tiles' links carry it to the second)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    links = [re.match(r"^\[.*\]\((.*)\)$", m.label) for m in at.metric]
+    found = {parse_qs(urlsplit(m.group(1)).query)["as_of"][0] for m in links if m}
+    assert len(found) == 1, found
+    return dt.datetime.fromisoformat(found.pop())
+
+
+def _overdue_texts(engine, as_of: dt.datetime) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The CSV and the Excel file of the overdue list as the download buttons make them (case_file)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from data_access import cases, deadlines, exports
+
+    with engine.connect() as conn:
+        rows = cases.case_export(conn, Scope.whole(), Period.all_time(), as_of, "overdue_open",
+                                 rules=deadlines.load_rules(engine))
+    csv = pd.read_csv(io.BytesIO(exports.to_csv_bytes(rows)), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    values = list(load_workbook(io.BytesIO(exports.to_xlsx_bytes(rows))).worksheets[0].values)
+    xlsx = pd.DataFrame(values[1:], columns=values[0])
+    return csv.set_index("工单号"), xlsx.set_index("工单号")
+
+
+def test_one_appeal_is_equally_late_on_every_screen_and_in_the_files(page, city):
+    """The big screen's newest overdue appeals read the same 超期 on /cases, /case, /alerts and in the CSV and
+    Excel files: one rule (the appeal's basis) and one way of writing it."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from data_access import cases
+
+    _, engine, _ = city
+    for _attempt in range(3):  # a sync between the page runs moves the data's time: look again
+        screen = page("big_screen")
+        as_of = _screen_as_of(screen)
+        (newest,) = [d.value for d in screen.dataframe if "超期" in d.value and "承办单位" in d.value]
+        assert len(newest) > 0 and (newest["超期"].str.len() > 0).all()
+        csv, xlsx = _overdue_texts(engine, as_of)
+        seen = []  # (appeal, the big screen's text, what each other place shows)
+        for appeal_id, late in zip(newest["工单号"].iloc[:3], newest["超期"].iloc[:3]):
+            row = _sor(engine, lambda conn, a: cases.case_detail(conn, a), appeal_id)
+            detail = re.search(r"红灯·超期 · 超期 ([^·<]+?) ·", _html(page("case", id=appeal_id)))
+            listed = page("cases", figure="overdue_open", period="all", as_of=as_of.isoformat(),
+                          child=row["street_code"], category=row["category"],
+                          **({"subcategory": row["subcategory"]} if row["subcategory"] else {}))
+            table = listed.dataframe[0].value
+            ids = [parse_qs(urlsplit(u).query)["id"][0] for u in table["工单号"]]
+            warned = _warning_table(page("alerts", as_of=as_of.isoformat(), street=row["street_code"],
+                                         category=row["category"])).set_index("工单号")
+            seen.append((appeal_id, late, {
+                "/case": detail.group(1) if detail else None,
+                "/cases": table["超期"].iloc[ids.index(appeal_id)],
+                "/alerts": warned.loc[appeal_id, "剩余/超期"].removeprefix("超期 "),
+                "CSV": csv.loc[appeal_id, "超期"], "Excel": xlsx.loc[appeal_id, "超期"]}))
+        if _screen_as_of(page("big_screen")) == as_of:  # the detail is judged at the data's time: unchanged
+            break
+    else:
+        pytest.fail("the data's time moved during every attempt")
+    for appeal_id, late, shown in seen:
+        assert all(text == late for text in shown.values()), (appeal_id, late, shown)
+    checked = [late for _, late, _ in seen]
+    # no third unit: working days and hours, or hours
+    assert all(re.fullmatch(r"[\d,]+ 个工作日( \d+ 小时)?|[\d,]+ 小时( \d+ 分钟)?|\d+ 分钟|不足 1 分钟", t)
+               for t in checked), checked

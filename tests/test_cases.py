@@ -136,8 +136,11 @@ def test_rows_are_shown_as_they_stood_at_the_as_of_time(tiny):
     assert rows.loc["a9", "status"] == "open" and pd.isna(rows.loc["a9", "closed_at"])  # closed after T
     assert rows.loc["a1", "status"] == "closed" and rows.loc["a1", "closed_at"] == ts("2026-03-05 10:00")
     assert rows.loc["a7", "status"] == "cancelled"
-    assert rows.loc["a3", "overdue_hours"] == pytest.approx((T - ts("2026-03-05 09:00")).total_seconds() / 3600)
-    assert rows["overdue_hours"].notna().sum() == 1
+    # a3 (一般, a limit in working days) is overdue from Thu 03-05 09:00 to Tue 03-10 12:00: 123 clock hours,
+    # 15 + 24 + 24 + 12 = 75 working hours (the weekend does not count)
+    assert rows.loc["a3", "overdue_hours"] == pytest.approx(75.0)
+    assert rows.loc["a3", "overdue"] == "3 个工作日 3 小时" and rows.loc["a3", "time_basis"] == "working"
+    assert rows["overdue_hours"].notna().sum() == 1 and (rows["overdue"] != "").sum() == 1
     assert list(rows.loc["a4", ["district", "street", "community", "grid"]]) == ["西区", "西街道", "西社区", "西网格"]
     later = cases.case_list(con, WHOLE, MARCH, ts("2026-03-12 10:00"), "received", limit=100).set_index("appeal_id")
     assert later.loc["a9", "status"] == "closed" and later.loc["a9", "closed_at"] == ts("2026-03-11 09:00")
@@ -408,15 +411,18 @@ def test_demo_sorting_and_paging_are_stable(city, scopes, sort, descending):
     values = paged[column]
     present = values.dropna()
     assert values.isna().sum() == 0 or values.iloc[len(present):].isna().all()  # empty values last
-    ordered = present.sort_values(ascending=not descending, kind="stable")
-    assert list(present) == list(ordered)
+    # the overdue time is in each appeal's basis: it is in order within a basis
+    groups = paged.loc[present.index, "time_basis"] if sort == "overdue" else pd.Series("", index=present.index)
+    for _, part in present.groupby(groups):
+        assert list(part) == list(part.sort_values(ascending=not descending, kind="stable"))
 
 
 def test_demo_overdue_list_is_sorted_by_lateness(city):
     con, _ = city
     rows = cases.case_list(con, WHOLE, Period.all_time(), END, "overdue_open", sort="overdue", limit=200)
-    assert len(rows) > 20 and rows["overdue_hours"].notna().all()
-    assert rows["overdue_hours"].is_monotonic_decreasing
+    assert len(rows) > 20 and rows["overdue_hours"].notna().all() and (rows["overdue"] != "").all()
+    for _, part in rows.groupby("time_basis"):  # each basis in order of its own time
+        assert part["overdue_hours"].is_monotonic_decreasing
     assert (rows["status"] == "open").all() and (rows["deadline_at"] < pd.Timestamp(END)).all()
 
 
@@ -438,7 +444,8 @@ def test_csv_has_a_bom_chinese_headers_labels_and_formatted_times(tiny):
     assert first["诉求人"] == "张*" and first["联系电话"] == "138****5678"
     a3 = table.set_index("工单号").loc["a3"]
     assert a3["状态"] == "在办" and a3["办结时间"] == "" and a3["计入分子"] == "否"
-    assert float(a3["超期（小时）"]) == pytest.approx(123.0)
+    assert a3["超期"] == "3 个工作日 3 小时" and float(a3["超期（工作日）"]) == pytest.approx(75 / 24, abs=0.01)
+    assert a3["超期（小时）"] == ""  # a limit in working days: its number is in working days only
 
 
 def test_xlsx_has_one_sheet_with_the_same_table(tiny):
@@ -457,8 +464,32 @@ def test_xlsx_has_one_sheet_with_the_same_table(tiny):
     assert [r[0] for r in values[1:]] == list(rows["appeal_id"])
     by_id = {r[0]: r for r in values[1:]}
     header = list(values[0])
-    assert by_id["a3"][header.index("超期（小时）")] == pytest.approx(123.0)
-    assert by_id["a1"][header.index("超期（小时）")] is None and by_id["a9"][header.index("办结时间")] is None
+    assert by_id["a3"][header.index("超期")] == "3 个工作日 3 小时"
+    assert by_id["a3"][header.index("超期（工作日）")] == pytest.approx(75 / 24, abs=0.01)
+    assert by_id["a3"][header.index("超期（小时）")] is None
+    assert by_id["a1"][header.index("超期")] is None and by_id["a9"][header.index("办结时间")] is None
+
+
+def test_an_urgent_appeal_is_late_in_clock_hours_in_the_list_and_the_files(tiny_sor):
+    """A limit in hours (紧急) counts clock hours, weekend or not; a limit in working days working time."""
+    import io
+
+    insert_appeals(tiny_sor, [
+        dict(appeal_id="u1", urgency="urgent", created_at=ts("2026-03-05 09:00"), deadline_at=ts("2026-03-05 15:00")),
+        dict(appeal_id="n1", urgency="normal", created_at=ts("2026-03-05 09:00"), deadline_at=ts("2026-03-05 15:00")),
+    ])
+    con = synced_store(tiny_sor)
+    # Thu 15:00 to Mon 10:30: 91.5 clock hours, 9 + 24 + 10.5 = 43.5 working hours
+    at = ts("2026-03-09 10:30")
+    rows = cases.case_export(con, WHOLE, MARCH, at, "overdue_open").set_index("appeal_id")
+    assert rows.loc["u1", "overdue"] == "91 小时" and rows.loc["u1", "overdue_hours"] == pytest.approx(91.5)
+    assert rows.loc["n1", "overdue"] == "1 个工作日 19 小时" and rows.loc["n1", "overdue_hours"] == pytest.approx(43.5)
+    table = pd.read_csv(io.BytesIO(exports.to_csv_bytes(rows.reset_index())), dtype=str, keep_default_na=False,
+                        encoding="utf-8-sig").set_index("工单号")
+    assert table.loc["u1", "超期"] == "91 小时" and table.loc["n1", "超期"] == "1 个工作日 19 小时"
+    assert float(table.loc["u1", "超期（小时）"]) == 91.5 and table.loc["u1", "超期（工作日）"] == ""
+    assert float(table.loc["n1", "超期（工作日）"]) == pytest.approx(43.5 / 24, abs=0.01)
+    assert table.loc["n1", "超期（小时）"] == ""
 
 
 def test_an_empty_list_exports_its_headers(tiny):

@@ -706,3 +706,51 @@ def test_imported_appeals_keep_their_deadline(sor, tmp_path):
     assert (x2["deadline_at"], x2["deadline_source"], x2["warn_at"]) == (None, None, None)
     again = import_appeals(sor, export, mapping, out_dir=None, settings=SETTINGS)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+
+
+# ------------------------------------------------------ how late, in words ---
+
+@pytest.mark.parametrize("hours, basis, text", [
+    (76.0, "working", "3 个工作日 4 小时"),
+    (72.0, "working", "3 个工作日"),
+    (24.5, "working", "1 个工作日"),                 # half an hour past a whole working day: cut to the hour
+    (5 + 20 / 60, "working", "5 小时 20 分钟"),
+    (0.75, "working", "45 分钟"),
+    (0.01, "working", "不足 1 分钟"),
+    (24 * 1234 + 5, "working", "1,234 个工作日 5 小时"),
+    (15294.6, "clock", "15,294 小时"),               # a limit in hours stays in hours, with separators
+    (26.9, "clock", "26 小时"),
+    (5.5, "clock", "5 小时 30 分钟"),
+    (-3.25, "clock", "3 小时 15 分钟"),                # the sign is the caller's word (剩余 / 超期)
+    (float("nan"), "working", "—"),
+    (None, "clock", "—"),
+])
+def test_duration_text(hours, basis, text):
+    assert deadlines.duration_text(hours, basis) == text
+
+
+def test_remaining_text_says_which_side_of_the_deadline():
+    assert deadlines.remaining_text({"remaining_hours": -50.0, "time_basis": "working"}) == "超期 2 个工作日 2 小时"
+    assert deadlines.remaining_text({"remaining_hours": 3.5, "time_basis": "clock"}) == "剩余 3 小时 30 分钟"
+    assert deadlines.remaining_text({"remaining_hours": float("nan"), "time_basis": "clock"}) == "—"
+
+
+def test_with_overdue_measures_each_red_appeal_in_its_basis():
+    # Thu 03-05 15:00 deadline, judged Mon 03-09 10:30: 91.5 clock hours, 9 + 24 + 10.5 = 43.5 working hours
+    at = dt.datetime(2026, 3, 9, 10, 30)
+    received, due = dt.datetime(2026, 3, 5, 9), dt.datetime(2026, 3, 5, 15)
+    df = pd.DataFrame([
+        dict(appeal_id="u", urgency="urgent", created_at=received, deadline_at=due),
+        dict(appeal_id="n", urgency="normal", created_at=received, deadline_at=due),
+        dict(appeal_id="p", urgency="normal", created_at=received, deadline_at=due,
+             paused_since=dt.datetime(2026, 3, 6, 12)),   # paused after its deadline: late until the pause
+        dict(appeal_id="f", urgency="normal", created_at=received, deadline_at=dt.datetime(2026, 3, 20)),
+    ])
+    out = deadlines.with_overdue(df, at).set_index("appeal_id")
+    assert list(out["time_basis"]) == ["clock", "working", "working", "working"]
+    assert out.loc["u", "overdue_hours"] == pytest.approx(91.5) and out.loc["u", "overdue"] == "91 小时"
+    assert out.loc["n", "overdue_hours"] == pytest.approx(43.5) and out.loc["n", "overdue"] == "1 个工作日 19 小时"
+    assert out.loc["p", "overdue_hours"] == pytest.approx(21.0) and out.loc["p", "overdue"] == "21 小时"
+    assert pd.isna(out.loc["f", "overdue_hours"]) and out.loc["f", "overdue"] == ""
+    assert out.loc["u", "overdue_clock_hours"] == 91.5 and pd.isna(out.loc["u", "overdue_workdays"])
+    assert out.loc["n", "overdue_workdays"] == pytest.approx(1.81) and pd.isna(out.loc["n", "overdue_clock_hours"])

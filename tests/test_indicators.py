@@ -172,7 +172,8 @@ def test_newest_overdue_lists_no_personal_data(store):
     rows = queries.newest_overdue(store, Scope.whole(), T)
     # every open appeal past its deadline, whenever received; the latest deadline first
     assert list(rows["appeal_id"]) == ["a3", "a11"]
-    assert rows["overdue_hours"].iloc[0] == pytest.approx((T - ts("2026-03-05 09:00")).total_seconds() / 3600)
+    # a3's limit is in working days: Thu 03-05 09:00 to Tue 03-10 12:00 is 15 + 24 + 24 + 12 = 75 working hours
+    assert rows["overdue_hours"].iloc[0] == pytest.approx(75.0) and rows["overdue"].iloc[0] == "3 个工作日 3 小时"
     assert not {"appellant_name", "appellant_phone", "address", "summary"} & set(rows.columns)
 
 

@@ -54,7 +54,10 @@ def test_every_level_renders_with_its_figures(page, level):
     at = page(region=LEVEL_CODES[level], period="year")
     assert not at.error
     tiles = {m.label: m.value for m in at.metric}
-    assert set(tiles) >= {"受理量", "每万人诉求量", "办结率", "按时办结率", "满意率", "超期", "临期"}
+    # 超期 and 临期 here count the period's appeals, and say so (the big screen's count every open appeal)
+    assert set(tiles) >= {"受理量", "每万人诉求量", "办结率", "按时办结率", "满意率", "超期（本期受理）", "临期（本期受理）"}
+    if level != "grid":
+        assert "超期（本期受理）" in at.dataframe[0].value.columns
     assert tiles["受理量"] not in ("", "0")
     crumbs = next(h.value for h in at.get("html") if "crumbs" in h.value)
     assert crumbs.count("region=") >= (list(LEVEL_CODES).index(level))  # a link to every level above
@@ -131,3 +134,70 @@ def test_the_hexagon_layer_shows_recent_appeals(page):
     assert "PolygonLayer" in kinds  # the hexagons
     hexes = next(layer for layer in spec["layers"] if layer["@@type"] == "PolygonLayer")
     assert 0 < len(hexes["data"]) <= 3000
+
+
+def _display(frame) -> "pd.DataFrame":
+    """A table as the browser shows it: a styled table's display values, else its cells as text."""
+    import pandas as pd
+    import pyarrow as pa
+
+    styler = frame.proto.arrow_data.styler
+    if styler.display_values:
+        return pa.ipc.open_stream(styler.display_values).read_all().to_pandas()
+    return frame.value.astype(str).where(frame.value.notna(), pd.NA)
+
+
+@pytest.fixture
+def heights(monkeypatch):
+    """Every st.dataframe call's rows and height, as the pages make them."""
+    import streamlit as st
+
+    calls = []
+    real = st.dataframe
+
+    def recording(data, *args, **kwargs):
+        calls.append((len(getattr(data, "data", data)), kwargs.get("height")))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "dataframe", recording)
+    return calls
+
+
+@pytest.mark.parametrize("level", ["district", "street"])
+def test_tables_write_numbers_one_way_and_fit_their_rows(page, heights, level):
+    """Rates with one decimal and %, counts whole with separators, a missing figure as "—" (never None); no
+    table is taller than its rows (an empty row under the last one)."""
+    import re
+
+    at = page(region=LEVEL_CODES[level], period="today")
+    assert not at.error
+    ranking = _display(at.dataframe[0])
+    for column in ("办结率", "按时率", "满意率"):
+        assert ranking[column].map(lambda v: v == "—" or re.fullmatch(r"\d{1,3}\.\d%", v) is not None).all(), \
+            ranking[column].tolist()
+    assert ranking["受理"].map(lambda v: re.fullmatch(r"\d{1,3}(,\d{3})*", v) is not None).all()
+    # today's figures leave some rates without a denominator: they read "—"
+    assert (ranking[["办结率", "按时率", "满意率"]] == "—").any().any()
+    for frame in at.dataframe:
+        shown = _display(frame)
+        assert not shown.isin(["None", "nan", "NaN", "<NA>"]).any().any(), shown
+    assert heights and all(h is None or h <= 38 + 35 * max(n, 1) for n, h in heights), heights
+
+
+def test_a_grids_points_are_drawn_only_in_colours_the_legend_names(page):
+    """Yellow is 临期 on the grid map as on every page, and each colour drawn is in the legend."""
+    import json
+
+    from ui.region import POINT_STYLES
+
+    at = page(region=LEVEL_CODES["grid"], period="year")
+    legend = " ".join(h.value for h in at.get("html") if "网格内诉求点位" in h.value)
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    (points,) = [layer["data"] for layer in deck["layers"] if layer.get("@@type") == "ScatterplotLayer"]
+    assert points
+    named = {tuple(rgb): (label, colour) for label, colour, rgb in POINT_STYLES.values()}
+    for p in points:
+        label, colour = named[tuple(p["color"][:3])]
+        assert p["state_s"] == label and f"{colour}：{label}" in legend
+    assert "黄：临期" in legend and "黄：在办" not in legend
+    assert all(f"{colour}：{label}" in legend for label, colour, _ in POINT_STYLES.values())

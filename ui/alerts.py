@@ -197,7 +197,8 @@ def counts_table(df: pd.DataFrame, title: str, view: ViewParams, as_of: dt.datet
         "临期": df["yellow"],
         "超期工单": [figure_url("overdue_open", view, as_of, region=scope.code, **{**extra, key: c}) for c in df["code"]],
     })
-    st.dataframe(shown, hide_index=True, width="stretch", height=min(38 + 35 * len(shown), 460),
+    st.dataframe(fmt.styled(shown, {"超期": fmt.count, "临期": fmt.count}), hide_index=True, width="stretch",
+                 height=widgets.rows_height(len(shown), 460),
                  column_config={"超期工单": st.column_config.LinkColumn(display_text="明细")})
 
 
@@ -236,7 +237,7 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
             if stats.empty:
                 widgets.empty_state("该时段没有督办。")
                 continue
-            st.dataframe(pd.DataFrame({
+            st.dataframe(fmt.styled(pd.DataFrame({
                 "名称": stats["name"],
                 "所属": stats["parent"].fillna("—"),
                 "督办": stats["supervised"],
@@ -244,8 +245,9 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
                 "逾期答复": stats["answered_late"],
                 "待答复": stats["open"],
                 "已升级": stats["escalated"],
-                "按时答复率%": (stats["on_time_rate"] * 100).round(1),
-            }), hide_index=True, width="stretch", height=min(38 + 35 * len(stats), 380))
+                "按时答复率": stats["on_time_rate"],
+            }), {**{c: fmt.count for c in ("督办", "按时答复", "逾期答复", "待答复", "已升级")}, "按时答复率": fmt.rate}),
+                hide_index=True, width="stretch", height=widgets.rows_height(len(stats), 380))
     widgets.panel_title("不满意工单 · 建议督办", f"受理时间：{view.period_label()} · 回访不满意且其后未督办")
     candidates = cached.unsatisfied_candidates(key, scope, period, as_of, frozen)
     if candidates.empty:

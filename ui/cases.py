@@ -286,7 +286,6 @@ def screen_table(rows: pd.DataFrame, back: str) -> tuple[pd.DataFrame, dict]:
     """The page's rows as shown, and their column configuration (工单号 opens the detail)."""
     shown = exports.present(rows)
     shown["工单号"] = [case_url(a, back) for a in rows["appeal_id"]]
-    shown["超期"] = [fmt.hours(h) if pd.notna(h) else "" for h in rows["overdue_hours"]]
     shown = shown[[c for c in SCREEN_COLUMNS if c in shown]]
     config = {
         "工单号": st.column_config.LinkColumn("工单号", display_text=r"id=([^&]+)", width="medium",
@@ -409,7 +408,8 @@ LIGHTS = {"normal": "正常", "yellow": "黄灯·临期", "red": "红灯·超期
 
 
 def state_note(row: dict, now: dt.datetime, rules=None) -> str:
-    """Where the appeal stands now: "在办 · 红灯·超期 · 超期 1.5 个工作日", "已办结 · 按时办结", …"""
+    """Where the appeal stands now: "在办 · 红灯·超期 · 超期 1 个工作日 12 小时", "已办结 · 按时办结", …
+    (times in the appeal's basis, ``deadlines.duration_text``)"""
     from data_access import deadlines
 
     status = label(STATUSES, row["status"])
@@ -422,17 +422,18 @@ def state_note(row: dict, now: dt.datetime, rules=None) -> str:
     if row["status"] == "closed" and deadline is not None and closed is not None:
         if closed <= deadline:
             return f"{status} · 按时办结"
-        return f"{status} · 超期 {fmt.hours((closed - deadline).total_seconds() / 3600.0)} 办结"
+        basis = deadlines.basis_of(row, rules)
+        return f"{status} · 超期 {fmt.duration(deadlines.late_hours(deadline, closed, basis), basis)} 办结"
     return status
 
 
-def _clock(elapsed, to_deadline) -> str:
+def _clock(elapsed, to_deadline, basis) -> str:
     parts = [f"距受理 {fmt.hours(elapsed)}"]
     if to_deadline is not None and not pd.isna(to_deadline):
         if to_deadline < 0:
-            parts.append(f'<span class="over">超过时限 {fmt.hours(-to_deadline)}</span>')
+            parts.append(f'<span class="over">超过时限 {fmt.duration(-to_deadline, basis)}</span>')
         else:
-            parts.append(f'<span class="left">距时限 {fmt.hours(to_deadline)}</span>')
+            parts.append(f'<span class="left">距时限 {fmt.duration(to_deadline, basis)}</span>')
     else:
         parts.append("无办理时限")
     return " · ".join(parts)
@@ -449,7 +450,7 @@ def timeline(events: pd.DataFrame) -> None:
             f'<span class="when">{fmt.stamp(pd.Timestamp(ev.event_at).to_pydatetime(), seconds=True)}</span>'
             f'<span class="who">{html.escape(ev.actor or "—")}</span>'
             f'<div class="note">{html.escape(ev.note or "")}</div>'
-            f'<div class="clock">{_clock(ev.elapsed_hours, ev.to_deadline_hours)}</div></li>')
+            f'<div class="clock">{_clock(ev.elapsed_hours, ev.to_deadline_hours, ev.time_basis)}</div></li>')
     st.html('<ul class="timeline">' + "".join(items) + "</ul>")
 
 
@@ -461,6 +462,6 @@ def timeline_table(events: pd.DataFrame) -> pd.DataFrame:
         "办理人": events["actor"].fillna("—"),
         "说明": events["note"].fillna(""),
         "距受理": [fmt.hours(h) for h in events["elapsed_hours"]],
-        "距时限": ["—" if pd.isna(h) else (f"超 {fmt.hours(-h)}" if h < 0 else fmt.hours(h))
-                 for h in events["to_deadline_hours"]],
+        "距时限": ["—" if pd.isna(h) else (f"超 {fmt.duration(-h, b)}" if h < 0 else fmt.duration(h, b))
+                 for h, b in zip(events["to_deadline_hours"], events["time_basis"])],
     })

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from data_access import deadlines
 from data_access.vocab import CHANNELS, label
 
 WEEKDAYS = "一二三四五六日"
@@ -17,7 +18,8 @@ def _missing(value) -> bool:
 
 
 def count(value) -> str:
-    return "—" if _missing(value) else f"{int(value):,}"
+    """A count, whole, with separators; an average of counts (上级平均 1,793.5) is rounded, not cut."""
+    return "—" if _missing(value) else f"{round(float(value)):,}"
 
 
 def rate(value, digits: int = 1) -> str:
@@ -30,13 +32,26 @@ def per_10k(value) -> str:
 
 
 def hours(value) -> str:
-    """A duration in hours as 天/小时."""
+    """A calendar duration in hours as 天/小时 (the time since an appeal was received; how late an appeal is
+    is ``duration``, in its basis)."""
     if _missing(value):
         return "—"
     h = float(value)
     if h >= 48:
-        return f"{h / 24:.1f} 天"
-    return f"{h:.1f} 小时"
+        return f"{h / 24:,.1f} 天"
+    return f"{h:,.1f} 小时"
+
+
+def decimal(value, digits: int = 1) -> str:
+    """A measured number (an expected count, a ratio) with thousands separators and ``digits`` decimals."""
+    return "—" if _missing(value) else f"{float(value):,.{digits}f}"
+
+
+def styled(table: pd.DataFrame, formats: dict):
+    """A table for ``st.dataframe`` whose cells read as everywhere else: each column named in ``formats``
+    written by its formatter (``count``, ``rate``, ``per_10k``, ``decimal``), a missing value as "—" (never
+    "None"). The cells stay numbers, so a click on a column header still sorts by value."""
+    return table.style.format({c: f for c, f in formats.items() if c in table.columns}, na_rep="—")
 
 
 def stamp(value: dt.datetime | None, seconds: bool = False) -> str:
@@ -55,20 +70,14 @@ def date_cn(value: dt.date) -> str:
 
 
 def remaining(row) -> str:
-    """Time left to the deadline, or past it, in the appeal's basis (a row of ``deadlines.annotate``).
+    """Time left to the deadline, or past it, in the appeal's basis (a row of ``deadlines.annotate``):
+    "剩余 2 个工作日 3 小时", "超期 5 小时 20 分钟" (``deadlines.remaining_text``, the rule of every screen and file)."""
+    return deadlines.remaining_text(row)
 
-    Clock-hour limits (紧急) count clock hours; working-day limits count
-    working days, or working hours under one working day.
-    """
-    hours_left = row["remaining_hours"]
-    if _missing(hours_left):
-        return "—"
-    if row["time_basis"] == "clock":
-        text = f"{abs(hours_left):.1f} 小时"
-    else:
-        days = abs(row["remaining_working_days"])
-        text = f"{days:.1f} 个工作日" if days >= 1 else f"{abs(row['remaining_working_hours']):.1f} 工作小时"
-    return ("超期 " if hours_left < 0 else "剩余 ") + text
+
+def duration(hours, basis: str) -> str:
+    """A length of time in an appeal's basis: "3 个工作日 4 小时", "26 小时" (``deadlines.duration_text``)."""
+    return deadlines.duration_text(hours, basis)
 
 
 def unique_labels(table: pd.DataFrame) -> dict[str, str]:

@@ -20,7 +20,7 @@ OUTLINE_STYLE = {  # colour and width by rank: the coarsest outline is the brigh
 
 TOOLTIP = {
     "html": "<b>{name}</b><br/>受理 {received_s} · 每万人 {per_10k_s}<br/>"
-            "办结率 {completion_s} · 满意率 {satisfaction_s}<br/>超期 {overdue_open}",
+            "办结率 {completion_s} · 满意率 {satisfaction_s}<br/>超期（本期受理） {overdue_s}",
     "style": {"backgroundColor": "#0d1f3d", "color": "#dbe7ff", "fontSize": "13px", "border": "1px solid #1d3b66"},
 }
 
@@ -54,7 +54,7 @@ def _with_values(feats: list[dict], values, measure: str) -> list[dict]:
             "per_10k_s": fmt.per_10k(row["per_10k"]),
             "completion_s": fmt.rate(row["completion_rate"]),
             "satisfaction_s": fmt.rate(row["satisfaction_rate"]),
-            "overdue_open": int(row["overdue_open"]),
+            "overdue_s": fmt.count(row["overdue_open"]),
         }
     out = []
     for f in feats:

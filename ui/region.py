@@ -18,11 +18,15 @@ from . import format as fmt
 from . import widgets
 from .params import ViewParams, link
 
+# 超期 on this page counts the period's appeals (the cohort) that are open and overdue at the as-of time; the big
+# screen's 超期 counts every open overdue appeal (docs/metrics.md): every label says which
+COHORT_OVERDUE = "超期（本期受理）"
+
 # what the children map can be coloured by; "good" measures colour low values hot
 MAP_METRICS = {
     "per_10k": ("每万人诉求量", False),
     "completion_rate": ("办结率", True),
-    "overdue_open": ("超期", False),
+    "overdue_open": (COHORT_OVERDUE, False),
     "satisfaction_rate": ("满意率", True),
 }
 DEFAULT_METRIC = "per_10k"
@@ -33,10 +37,13 @@ TILES = (
     ("completion_rate", "办结率", "rate"),
     ("on_time_rate", "按时办结率", "rate"),
     ("satisfaction_rate", "满意率", "rate"),
-    ("overdue_open", "超期", "count"),
-    ("due_soon_open", "临期", "count"),
+    ("overdue_open", COHORT_OVERDUE, "count"),
+    ("due_soon_open", "临期（本期受理）", "count"),
 )
 LOWER_IS_BETTER = {"received", "per_10k", "overdue_open", "due_soon_open"}
+# how the tables' numbers are written (counts whole, rates with one decimal, separators throughout)
+TABLE_FORMATS = {"受理": fmt.count, "办结": fmt.count, "每万人": fmt.per_10k, "办结率": fmt.rate, "按时率": fmt.rate,
+                 "满意率": fmt.rate, COHORT_OVERDUE: fmt.count}
 
 
 def _write(kind: str, value) -> str:
@@ -170,7 +177,7 @@ def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.dateti
             "per_10k_s": fmt.per_10k(row["per_10k"]),
             "completion_s": fmt.rate(row["completion_rate"]),
             "satisfaction_s": fmt.rate(row["satisfaction_rate"]),
-            "overdue_open": int(row["overdue_open"]),
+            "overdue_s": fmt.count(row["overdue_open"]),
         }
     shown = [{**f, "properties": {**f["properties"], **by_code.get(f["properties"]["code"], {})}} for f in feats]
     deck_layers = [layers.choropleth_layer(shown)]
@@ -210,20 +217,20 @@ def ranking_table(key, scope: Scope, level: str, period: Period, as_of: dt.datet
     out = pd.DataFrame({
         "名称": df["name"],
         "受理": df["received"],
-        "每万人": df["per_10k"].round(1),
-        "办结率%": (df["completion_rate"] * 100).round(1),
-        "按时率%": (df["on_time_rate"] * 100).round(1),
-        "满意率%": (df["satisfaction_rate"] * 100).round(1),
-        "超期": df["overdue_open"],
+        "每万人": df["per_10k"],
+        "办结率": df["completion_rate"],
+        "按时率": df["on_time_rate"],
+        "满意率": df["satisfaction_rate"],
+        COHORT_OVERDUE: df["overdue_open"],
         "下钻": [link("region", region=c, **carried) for c in df["code"]],
         "工单": [case_link("received", Scope(c, level), view, as_of) for c in df["code"]],
-    }).sort_values("受理", ascending=False)
-    st.dataframe(out, hide_index=True, width="stretch", height=min(38 + 35 * len(out), 420), column_config={
-        "名称": st.column_config.TextColumn(width="medium"),
-        "下钻": st.column_config.LinkColumn(display_text="进入 ›"),
-        "工单": st.column_config.LinkColumn(display_text="明细"),
-        "受理": st.column_config.NumberColumn(format="localized"),
-    })
+    }).sort_values("受理", ascending=False).reset_index(drop=True)
+    st.dataframe(fmt.styled(out, TABLE_FORMATS), hide_index=True, width="stretch",
+                 height=widgets.rows_height(len(out), 420), column_config={
+                     "名称": st.column_config.TextColumn(width="medium"),
+                     "下钻": st.column_config.LinkColumn(display_text="进入 ›"),
+                     "工单": st.column_config.LinkColumn(display_text="明细"),
+                 })
 
 
 def with_parents(key, scope: Scope, names, codes) -> list[str]:
@@ -244,20 +251,30 @@ def department_table(key, scope: Scope, period: Period, as_of: dt.datetime, view
         "承办单位": with_parents(key, scope, df["name"], df["region_code"]),
         "受理": df["received"],
         "办结": df["closed"],
-        "办结率%": (df["completion_rate"] * 100).round(1),
-        "按时率%": (df["on_time_rate"] * 100).round(1),
-        "满意率%": (df["satisfaction_rate"] * 100).round(1),
-        "超期": df["overdue_open"],
+        "办结率": df["completion_rate"],
+        "按时率": df["on_time_rate"],
+        "满意率": df["satisfaction_rate"],
+        COHORT_OVERDUE: df["overdue_open"],
         "工单": [case_link("received", scope, view, as_of, department=c) for c in df["code"]],
     })
-    st.dataframe(out, hide_index=True, width="stretch", height=min(38 + 35 * len(out), 380), column_config={
-        "工单": st.column_config.LinkColumn(display_text="明细"),
-    })
+    st.dataframe(fmt.styled(out, TABLE_FORMATS), hide_index=True, width="stretch",
+                 height=widgets.rows_height(len(out), 380), column_config={
+                     "工单": st.column_config.LinkColumn(display_text="明细"),
+                 })
 
 
-STATE_COLORS = {"overdue": [255, 77, 79], "open": [250, 219, 20], "closed": [54, 207, 201],
-                "cancelled": [140, 140, 140]}
-STATE_LABELS = {"overdue": "超期", "open": "在办", "closed": "已办结", "cancelled": "已撤销"}
+# a grid's points by their state (queries.appeal_points): red 超期 and yellow 临期 as on every page (/alerts),
+# and the legend names every colour drawn, from this one table
+POINT_STYLES = {  # state -> (label, colour name, RGB)
+    "overdue": ("超期", "红", [255, 77, 79]),
+    "due_soon": ("临期", "黄", [250, 219, 20]),
+    "open": ("在办", "紫", [179, 127, 235]),
+    "closed": ("已办结", "青", [54, 207, 201]),
+    "cancelled": ("已撤销", "灰", [140, 140, 140]),
+}
+STATE_COLORS = {state: rgb for state, (_, _, rgb) in POINT_STYLES.items()}
+STATE_LABELS = {state: label for state, (label, _, _) in POINT_STYLES.items()}
+POINT_LEGEND = " ".join(f"{colour}：{label}" for label, colour, _ in POINT_STYLES.values())
 
 
 def grid_section(key, scope: Scope, period: Period, as_of: dt.datetime, view: ViewParams, *, tile_url: str = "",
@@ -284,7 +301,7 @@ def grid_section(key, scope: Scope, period: Period, as_of: dt.datetime, view: Vi
             '<table class="norm">'
             f"<tr><td>每千人诉求量</td><td>{per_1k(kpis['valid'])}</td></tr>"
             f"<tr><td>每万人诉求量</td><td>{fmt.per_10k(kpis['per_10k'])}</td></tr>"
-            f"<tr><td>每千人超期</td><td>{per_1k(kpis['overdue_open'])}</td></tr>"
+            f"<tr><td>每千人{COHORT_OVERDUE}</td><td>{per_1k(kpis['overdue_open'])}</td></tr>"
             "</table>")
         reports = cached.recent_appeals(key, scope, period, as_of, channel="grid", limit=8)
         count_url = case_link("received", scope, view, as_of, channel="grid")
@@ -302,13 +319,15 @@ def grid_section(key, scope: Scope, period: Period, as_of: dt.datetime, view: Vi
             }), hide_index=True, width="stretch", column_config={
                 "详情": st.column_config.LinkColumn(display_text="查看")})
     with right:
-        widgets.panel_title("网格内诉求点位", f"{view.period_label()} · 红：超期 黄：在办 青：已办结")
+        widgets.panel_title("网格内诉求点位", f"{view.period_label()} · {POINT_LEGEND}")
         points = cached.appeal_points(key, scope, period, as_of)
         outline, bounds = cached.shapes(key, scope, scope.level)
         if bounds is None:
             widgets.empty_state("该网格没有边界数据。")
             return
-        data = points.assign(color=[STATE_COLORS.get(s, [200, 200, 200]) + [220] for s in points["state"]],
+        # a state the table does not know (a source's own status) is drawn as 在办 is, never in a colour
+        # the legend does not name
+        data = points.assign(color=[STATE_COLORS.get(s, STATE_COLORS["open"]) + [220] for s in points["state"]],
                              state_s=[STATE_LABELS.get(s, s) for s in points["state"]],
                              created_s=points["created_at"].dt.strftime("%Y-%m-%d %H:%M"))
         data = data[["appeal_id", "lon", "lat", "color", "state_s", "category", "created_s"]]
@@ -338,16 +357,17 @@ def hotspot_section(key, scope: Scope, period: Period, as_of: dt.datetime, view:
         else:
             window = {"period": "custom", "from": found["window_start"].iloc[0].isoformat(timespec="seconds"),
                       "to": as_of.isoformat(timespec="seconds")}
-            st.dataframe(pd.DataFrame({
+            st.dataframe(fmt.styled(pd.DataFrame({
                 "网格": with_parents(key, scope, found["name"], found["region_code"]),
                 "类别": found["category"],
                 "近期件数": found["observed"],
-                "期望": found["expected"].round(1),
-                "倍数": found["ratio"].round(1),
+                "期望": found["expected"],
+                "倍数": found["ratio"],
                 "基线": found["baseline"],
                 "工单": [figure_url("valid", view, as_of, region=c, period=window, category=cat)
                        for c, cat in zip(found["region_code"], found["category"])],
-            }), hide_index=True, width="stretch", height=min(38 + 35 * len(found), 320), column_config={
+            }), {"近期件数": fmt.count, "期望": fmt.decimal, "倍数": fmt.decimal}), hide_index=True, width="stretch",
+                height=widgets.rows_height(len(found), 320), column_config={
                 "工单": st.column_config.LinkColumn(display_text="明细"),
                 "基线": st.column_config.TextColumn(width="large")})
     with right:
@@ -356,7 +376,7 @@ def hotspot_section(key, scope: Scope, period: Period, as_of: dt.datetime, view:
         if clusters.empty:
             widgets.empty_state("该时段没有重复诉求簇。")
         else:
-            st.dataframe(pd.DataFrame({
+            st.dataframe(fmt.styled(pd.DataFrame({
                 "网格": with_parents(key, scope, clusters["grid_name"], clusters["region_code"]),
                 "类别": clusters["category"],
                 "件数": clusters["count"],
@@ -364,7 +384,8 @@ def hotspot_section(key, scope: Scope, period: Period, as_of: dt.datetime, view:
                 "最近": clusters["last_at"].dt.strftime("%Y-%m-%d"),
                 "工单": [figure_url("received", view, as_of, region=scope.code, cluster=c)
                        for c in clusters["cluster_id"]],
-            }), hide_index=True, width="stretch", height=min(38 + 35 * len(clusters), 320), column_config={
+            }), {"件数": fmt.count}), hide_index=True, width="stretch",
+                height=widgets.rows_height(len(clusters), 320), column_config={
                 "工单": st.column_config.LinkColumn(display_text="明细")})
 
 

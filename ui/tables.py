@@ -12,16 +12,27 @@ from data_access.scope import LEVEL_LABELS, Period, Scope, levels_below
 
 from . import format as fmt
 
+# 超期 on the big screen means what its tile means: every appeal open and overdue at the as-of time, whenever it
+# was received (not only the period's); the label says so (docs/metrics.md)
+STOCK_OVERDUE_TILE = "超期 · 全部在办"
+STOCK_OVERDUE = "超期（全部在办）"
+STOCK_OVERDUE_HELP = ("统计时点仍在办且已过办理时限的全部诉求，不限受理时间（与上方“超期 · 全部在办”相同）；"
+                     "受理、每万人、办结率、满意率为所选时间段内受理的诉求")
 # how each figure is written; a missing one shows as "—" (the order is the ranking's, not a sort)
-RANKING_FORMATS = {"受理": fmt.count, "每万人": fmt.per_10k, "办结率": fmt.rate, "满意率": fmt.rate, "超期": fmt.count}
+RANKING_FORMATS = {"受理": fmt.count, "每万人": fmt.per_10k, "办结率": fmt.rate, "满意率": fmt.rate,
+                   STOCK_OVERDUE: fmt.count}
 RANKING_COLUMNS = {
     "名称": st.column_config.TextColumn(width="medium"),
     **{k: st.column_config.TextColumn(alignment="right") for k in RANKING_FORMATS},
+    STOCK_OVERDUE: st.column_config.TextColumn(alignment="right", help=STOCK_OVERDUE_HELP),
 }
 
 
 def ranking(key, scope: Scope, period: Period, as_of: dt.datetime) -> tuple[str, str, pd.DataFrame]:
-    """Streets (or the first level below the scope) ranked by 每万人诉求量 (受理量 without populations)."""
+    """Streets (or the first level below the scope) ranked by 每万人诉求量 (受理量 without populations).
+
+    The figures are of the period's appeals, but for 超期: every appeal open and overdue at ``as_of``
+    (``STOCK_OVERDUE``), as the big screen's tile counts it."""
     below = levels_below(cached.level_counts(key, scope), scope)
     if not below:
         return "区域", "", pd.DataFrame(columns=["名称", *RANKING_FORMATS])
@@ -29,6 +40,8 @@ def ranking(key, scope: Scope, period: Period, as_of: dt.datetime) -> tuple[str,
     df = cached.children(key, scope, period, as_of, level)
     by_population = df["per_10k"].notna().any()
     order = ["per_10k", "received"] if by_population else ["received"]
+    stock = cached.children(key, scope, Period.all_time(), as_of, level).set_index("code")["overdue_open"]
+    df = df.assign(stock_overdue=df["code"].map(stock).fillna(0).astype(int))
     df = df.sort_values(order, ascending=False, na_position="last")
     # the same street name can occur in two districts: name the district then
     twice = df["name"].duplicated(keep=False)
@@ -40,7 +53,7 @@ def ranking(key, scope: Scope, period: Period, as_of: dt.datetime) -> tuple[str,
         "每万人": df["per_10k"],
         "办结率": df["completion_rate"],
         "满意率": df["satisfaction_rate"],
-        "超期": df["overdue_open"],
+        STOCK_OVERDUE: df["stock_overdue"],
     })
     return LEVEL_LABELS[level], "按每万人诉求量" if by_population else "按受理量", out.reset_index(drop=True)
 
@@ -61,7 +74,7 @@ def overdue_rows(df: pd.DataFrame) -> pd.DataFrame:
         "类别": [f"{c}/{s}" if s else c for c, s in zip(df["category"], df["subcategory"].fillna(""))],
         "街道": df["street"].fillna("—"),
         "承办单位": df["department"].fillna("—"),
-        "超期": [fmt.hours(h) for h in df["overdue_hours"]],
+        "超期": df["overdue"],  # deadlines.with_overdue: the text of every screen and file
     })
 
 

@@ -104,11 +104,24 @@ def legend(classes, palette, caption: str, fmt_value=None) -> None:
 
 
 def empty_state(message: str, hint: str = "") -> None:
-    st.info(message + (f"\n\n{hint}" if hint else ""), icon="ℹ️")
+    st.info(message + (f"\n\n{hint}" if hint else ""), icon=":material/info:")
 
 
-def table(df: pd.DataFrame, height: int, column_config: dict | None = None) -> None:
-    st.dataframe(df, height=height, hide_index=True, width="stretch", column_config=column_config)
+ROW_PX, HEAD_PX = 35, 38  # st.dataframe's row height, and its header row with the borders
+
+
+def rows_height(rows: int, most: int) -> int:
+    """The height of a table of ``rows`` rows: its rows and header exactly (no empty row below the last),
+    at most ``most`` pixels (then it scrolls)."""
+    return min(HEAD_PX + ROW_PX * max(rows, 1), most)
+
+
+def table(df, height: int, column_config: dict | None = None) -> None:
+    """A table at most ``height`` pixels high, and no higher than its rows (``rows_height``); ``df`` may be a
+    pandas Styler (``fmt.styled``)."""
+    rows = len(df.data) if hasattr(df, "data") else len(df)
+    st.dataframe(df, height=rows_height(rows, height), hide_index=True, width="stretch",
+                 column_config=column_config)
 
 
 def guard(render):
