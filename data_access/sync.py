@@ -104,8 +104,14 @@ def _parse_ts(value: str | None) -> dt.datetime | None:
 
 
 def status(con: duckdb.DuckDBPyConnection) -> SyncStatus:
-    state = _state(con)
-    count = run(con, select(func.count().label("n")).select_from(an.facts))["n"].iloc[0]
+    """The store's sync state, read on a cursor of its own: every page run calls this on the shared
+    connection, from its own thread, while a sync may be writing through another cursor."""
+    cur = con.cursor()
+    try:
+        state = _state(cur)
+        count = run(cur, select(func.count().label("n")).select_from(an.facts), own_cursor=False)["n"].iloc[0]
+    finally:
+        cur.close()
     return SyncStatus(
         version=int(state.get("version", 0)),
         last_success_at=_parse_ts(state.get("last_success_at")),
