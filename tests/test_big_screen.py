@@ -266,3 +266,26 @@ def test_a_district_screen_sizes_its_tables_to_their_rows(app, monkeypatch):
     at = app(region="210302")
     assert not at.exception and len(at.dataframe[0].value) < 11
     assert calls and all(h <= 38 + 35 * max(n, 1) for n, h in calls), calls
+
+
+@pytest.mark.parametrize("level", ["street", "community", "grid"])
+def test_the_staff_big_screen_of_every_level(app, demo_env, level):
+    """Down to a grid, whose ranking has no children: the screen still renders, with its own figures."""
+    from sqlalchemy import select
+
+    from data_access import schema
+    from data_access.store import make_engine
+
+    engine = make_engine(demo_env["APPEALS_DB_URL"])
+    with engine.connect() as conn:
+        code, name = conn.execute(select(schema.appeals.c.grid_code, schema.regions.c.name)
+                                  .join(schema.regions, schema.regions.c.code == schema.appeals.c.grid_code)
+                                  .order_by(schema.appeals.c.appeal_id).limit(1)).one()
+        digits = {"street": 9, "community": 12, "grid": 15}[level]
+        code = code[:digits]
+        name = conn.execute(select(schema.regions.c.name).where(schema.regions.c.code == code)).scalar_one()
+    engine.dispose()
+    at = app(region=code, period="all")
+    assert not at.exception and not at.error, [e.value for e in at.exception]
+    assert name in " ".join(h.value for h in at.get("html"))
+    assert _tiles(at)["超期 · 全部在办"] not in ("", "—")

@@ -35,7 +35,7 @@ def ranking(key, scope: Scope, period: Period, as_of: dt.datetime) -> tuple[str,
     (``STOCK_OVERDUE``), as the big screen's tile counts it."""
     below = levels_below(cached.level_counts(key, scope), scope)
     if not below:
-        return "区域", "", pd.DataFrame(columns=["名称", *RANKING_FORMATS])
+        return "区域", "", pd.DataFrame(columns=["code", "名称", *RANKING_FORMATS])  # a grid: nothing below
     level = "street" if "street" in below else below[0]
     df = cached.children(key, scope, period, as_of, level)
     by_population = df["per_10k"].notna().any()
