@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 PORT   ?= 8501
-ADDRESS ?= 0.0.0.0
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run test venv demo sync bench clean
 

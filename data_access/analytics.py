@@ -28,6 +28,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.schema import CreateTable, DropTable
 
 from . import schema
+from .files import private_creation, private_dir
 from .runner import execute, run
 from .scope import LEVELS
 
@@ -103,8 +104,9 @@ def open_store(path: Path | str | None) -> duckdb.DuckDBPyConnection:
     if path is None:
         con = duckdb.connect(":memory:", config=config)
     else:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), config=config)
+        private_dir(Path(path).parent)
+        with private_creation():  # a new store is readable by its owner only, like the record it copies
+            con = duckdb.connect(str(path), config=config)
     create_tables(con)
     return con
 

@@ -31,11 +31,13 @@ from . import feed as feed_
 from .analytics import open_store
 from .clock import local_now
 from .config import Settings, load_settings, redact_url
+from .files import keep_private
 from .runner import set_limits
 from .scope import Period, Scope
 from .store import make_engine
 
 TTL_SECONDS = 600
+keep_private()  # the dashboard's process creates its files (the analytics store, its WAL) for its owner only
 # a page run waits this long for another session's first copy of the data before it says there is none
 FIRST_COPY_WAIT_SECONDS = 120
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import cityzone, cli_auth
 from .clock import local_now, to_local_naive
 from .config import load_settings, redact_url
+from .files import keep_private
 from .scope import LEVELS, Period
 
 KPI_KEYS = ("received", "closed", "cancelled", "overdue_open", "due_soon_open",
@@ -169,6 +170,7 @@ _RECORDS_ZONE = ("init-db", "import-regions", "import-appeals")
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    keep_private()  # databases, stores and import reports hold personal data: created 0600 / 0700
     try:
         settings = load_settings()
     except ValueError as exc:

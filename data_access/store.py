@@ -6,6 +6,7 @@ dashboard can read while a writer (seeder, importer) writes.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy import DateTime, Engine, Table, create_engine, event, func, inse
 from sqlalchemy.schema import DDL, CreateColumn
 from sqlalchemy.engine import make_url
 
+from .files import private_creation, private_dir
 from .schema import metadata
 
 _SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=30000")
@@ -25,6 +27,15 @@ def _sqlite_on_connect(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """A new SQLite file (and its folder) readable by its owner only; SQLite gives its WAL the same mode."""
+    if path.exists():
+        return
+    private_dir(path.parent)
+    with private_creation():
+        sqlite3.connect(path).close()
+
+
 def make_engine(url: str, *, connect_timeout: int = 10) -> Engine:
     """An engine for the system of record. SQLite files get WAL mode and their folder."""
     parsed = make_url(url)
@@ -32,7 +43,7 @@ def make_engine(url: str, *, connect_timeout: int = 10) -> Engine:
     kwargs: dict = {"pool_pre_ping": True}
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
     elif backend == "postgresql":
         kwargs["connect_args"] = {"connect_timeout": connect_timeout}
