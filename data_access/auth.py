@@ -11,10 +11,16 @@ through SQLAlchemy Core with bound parameters.
   (``SUPERVISION_LEVELS_OF_ROLE``).
 * **Sign-in** (``authenticate``): unknown name, wrong password and disabled
   account all answer the same message and take the same time (argon2 runs
-  against a dummy hash for an unknown name). After
-  ``settings.login_max_failures`` failures in a row the account is locked for
-  ``settings.login_lockout_seconds``; while locked even the right password is
-  refused. A success resets the count.
+  against a dummy hash for an unknown name). Failures are throttled per
+  client (IP address) and typed name, never per account: after
+  ``settings.login_max_failures`` failures within
+  ``settings.login_lockout_seconds`` that client may not try that name again
+  until the window has moved on, and after ``login_max_failures_per_client``
+  failures it may try no name at all. A known name and an unknown one are
+  throttled alike, with the same message, so the throttle tells nobody whether
+  an account exists; and nobody can lock an owner out, who signs in from
+  their own client as usual (OWASP ASVS 2.2.1). A success clears that
+  client's failures for that name.
 * **Sessions** (``user_sessions``): ``start_session`` hands out a random token
   and stores only its SHA-256. ``resume_session`` re-checks it on every page
   run: ended, past its absolute cap, idle too long or the account disabled
@@ -38,6 +44,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import time
@@ -199,8 +206,8 @@ def _clock(t: dt.datetime, now: dt.datetime) -> str:
     return t.strftime("%H:%M") if t.date() == now.date() else t.strftime("%Y-%m-%d %H:%M")
 
 
-def _locked_message(until: dt.datetime, now: dt.datetime) -> str:
-    return f"该账号因多次登录失败已暂时锁定，请于 {_clock(until, now)} 后再试"
+def _throttled_message(until: dt.datetime, now: dt.datetime) -> str:
+    return f"登录失败次数过多，请于 {_clock(until, now)} 后再试"
 
 
 # ------------------------------------------------------------ passwords ---
@@ -410,28 +417,33 @@ def disable_user(engine: Engine, name: str, *, actor: str = "cli", now: dt.datet
 
 def reset_password(engine: Engine, name: str, password: str, *, actor: str = "cli",
                    now: dt.datetime | None = None) -> None:
-    """Set a new password, lift a lock, and end the account's open sessions (``ended_reason`` "password_reset")."""
+    """Set a new password, lift every client's throttle on the name, and end the account's open sessions (``ended_reason`` "password_reset")."""
     now = _now(now, engine)
     password_hash = hash_password(_check_password(password))
+    failures = _failures_table(engine)
     with engine.begin() as conn:
         row = _require_user(conn, name)
         conn.execute(update(_users).where(_users.c.id == row.id).values(
             password_hash=password_hash, failed_logins=0, locked_until=None, updated_at=now))
+        if failures is not None:  # a new password: every client may try it
+            conn.execute(failures.delete().where(failures.c.name == row.name))
         ended = _end_sessions_of(conn, row.name, now, "password_reset")
         conn.execute(insert(schema.audit_log).values(
             _audit_row(at=now, actor=actor, action="user_reset_password", target=row.name,
                        region_code=row.region_code, detail={"sessions_ended": ended})))
 
 
-def list_users(engine: Engine) -> list[dict]:
+def list_users(engine: Engine, *, now: dt.datetime | None = None) -> list[dict]:
     """Every account, by name: name, role, region_code, display_name, unit, disabled, created_at,
     locked_until (never the hash)."""
     u = _users
     with engine.connect() as conn:
         rows = conn.execute(select(*_user_columns(conn)).order_by(u.c.name)).all()
+    throttled = throttled_names(engine, now=now)  # locked_until: until when some client may not try the name
     return [{"name": r.name, "role": r.role, "region_code": r.region_code,
              "display_name": getattr(r, "display_name", None), "unit": getattr(r, "unit", None),
-             "disabled": bool(r.disabled), "created_at": r.created_at, "locked_until": r.locked_until} for r in rows]
+             "disabled": bool(r.disabled), "created_at": r.created_at, "locked_until": throttled.get(r.name)}
+            for r in rows]
 
 
 # -------------------------------------------------------------- sign-in ---
@@ -443,14 +455,13 @@ def _principal(row, session_id: str | None = None) -> Principal:
 
 def authenticate(engine: Engine, name: str, password: str, *, now: dt.datetime | None = None,
                  ip: str | None = None, settings=None) -> Principal:
-    """The principal of a name and password, or ``AuthError`` (the same message whatever was wrong,
-    except for a locked account). Writes ``signin`` or ``signin_failed`` to the audit log."""
+    """The principal of a name and password, or ``AuthError``: the same message whatever was wrong, and
+    the same throttle for known and unknown names. Writes ``signin`` or ``signin_failed`` to the audit log."""
     settings = _settings(settings)
     now = _now(now, engine)
-    max_failures = max(1, int(settings.login_max_failures))
-    lockout = dt.timedelta(seconds=max(0, int(settings.login_lockout_seconds)))
     typed = name if isinstance(name, str) else ""
     usable = isinstance(password, str) and len(password) <= MAX_PASSWORD_LENGTH
+    client = ip[:64] if isinstance(ip, str) and ip else "-"  # no address known: one shared client
 
     row = None
     if 0 < len(typed) <= _MAX_NAME:
@@ -463,48 +474,113 @@ def authenticate(engine: Engine, name: str, password: str, *, now: dt.datetime |
               detail={"reason": reason, "ip": ip, **extra}, now=now)
         return AuthError(message)
 
+    until = throttled_until(engine, client, typed, now=now, settings=settings)
+    if until is not None:  # not even checked: a known and an unknown name are refused alike
+        raise fail("throttled", _throttled_message(until, now), until=until)
     if row is None:
         verify_password(_dummy_hash(), password if usable else "")
+        _count_failure(engine, client, typed, now, settings)
         raise fail("unknown_user")
     if row.disabled:
         verify_password(row.password_hash or _dummy_hash(), password if usable else "")
+        _count_failure(engine, client, typed, now, settings)
         raise fail("disabled")
-    if row.locked_until is not None and row.locked_until > now:
-        raise fail("locked", _locked_message(row.locked_until, now))
     ok = usable and verify_password(row.password_hash or _dummy_hash(), password) and row.password_hash is not None
     if not ok:
-        locked_until = _count_failure(engine, row.id, now, max_failures, lockout)
-        if locked_until is not None:
-            raise fail("bad_password", _locked_message(locked_until, now), locked_until=locked_until)
+        _count_failure(engine, client, typed, now, settings)
         raise fail("bad_password")
-    values = {"failed_logins": 0, "locked_until": None}
+    values = {}
     if PASSWORD_HASHER.check_needs_rehash(row.password_hash):
-        values["password_hash"] = hash_password(password)
-        values["updated_at"] = now
+        values = {"password_hash": hash_password(password), "updated_at": now}
+    f = _failures_table(engine)
     with engine.begin() as conn:
-        conn.execute(update(_users).where(_users.c.id == row.id).values(**values))
+        if values:
+            conn.execute(update(_users).where(_users.c.id == row.id).values(**values))
+        if f is not None:
+            conn.execute(f.delete().where(f.c.client == client, f.c.name == _failure_name(typed)))
         conn.execute(insert(schema.audit_log).values(
             _audit_row(at=now, actor=row.name, action="signin", region_code=row.region_code,
                        detail={"ip": ip, "role": row.role})))
     return _principal(row)
 
 
-def _count_failure(engine: Engine, user_id, now: dt.datetime, max_failures: int,
-                   lockout: dt.timedelta) -> dt.datetime | None:
-    """Count one failed sign-in (atomically); lock the account at ``max_failures``. The lock's end, if it locked."""
-    u = _users
+def _failure_name(typed: str) -> str:
+    return typed[:_MAX_NAME]
+
+
+_FAILURES_READY: set[str] = set()
+
+
+def _failures_table(engine: Engine):
+    """``signin_failures``, created on first use in a database that predates it (the command line's
+    ``create_schema`` creates it too); None, with a warning, where the dashboard may not create it."""
+    key = engine.url.render_as_string(hide_password=True)
+    if key not in _FAILURES_READY:
+        try:
+            schema.signin_failures.create(engine, checkfirst=True)
+        except Exception as exc:  # noqa: BLE001 - sign-in must go on: unthrottled, and said so in the log
+            logging.getLogger("appeals").warning("sign-in throttling off: cannot create signin_failures: %s", exc)
+            return None
+        _FAILURES_READY.add(key)
+    return schema.signin_failures
+
+
+def _limits(settings) -> tuple[int, int, dt.timedelta]:
+    per_name = max(1, int(settings.login_max_failures))
+    per_client = max(per_name, int(getattr(settings, "login_max_failures_per_client", 6 * per_name)))
+    return per_name, per_client, dt.timedelta(seconds=max(0, int(settings.login_lockout_seconds)))
+
+
+def throttled_until(engine: Engine, client: str, typed: str, *, now: dt.datetime, settings=None) -> dt.datetime | None:
+    """When ``client`` may try ``typed`` again, or None if it may now.
+
+    Within the window (``login_lockout_seconds``) a client may fail
+    ``login_max_failures`` times for one name and ``login_max_failures_per_client``
+    times in all; the throttle lifts when enough of its failures have left the window.
+    """
+    per_name, per_client, window = _limits(_settings(settings))
+    f = _failures_table(engine)
+    if f is None:
+        return None
+    with engine.connect() as conn:
+        rows = conn.execute(select(f.c.name, f.c.at).where(f.c.client == client, f.c.at > now - window)
+                            .order_by(f.c.at)).all()
+    ends = []
+    for times, limit in (([r.at for r in rows if r.name == _failure_name(typed)], per_name),
+                         ([r.at for r in rows], per_client)):
+        if len(times) >= limit:  # it may try again once all but limit - 1 of them have left the window
+            ends.append(times[len(times) - limit] + window)
+    return max(ends) if ends else None
+
+
+def _count_failure(engine: Engine, client: str, typed: str, now: dt.datetime, settings) -> None:
+    """Record one failed sign-in; failures that have left the window are deleted on the way."""
+    _, _, window = _limits(settings)
+    f = _failures_table(engine)
+    if f is None:
+        return
     with engine.begin() as conn:
-        # a lock that has passed starts a new count
-        conn.execute(update(u).where(u.c.id == user_id, u.c.locked_until.is_not(None), u.c.locked_until <= now)
-                     .values(failed_logins=0, locked_until=None))
-        conn.execute(update(u).where(u.c.id == user_id).values(failed_logins=u.c.failed_logins + 1))
-        failed, locked_until = conn.execute(select(u.c.failed_logins, u.c.locked_until)
-                                            .where(u.c.id == user_id)).one()
-        if failed >= max_failures and locked_until is None:
-            locked_until = now + lockout
-            conn.execute(update(u).where(u.c.id == user_id).values(locked_until=locked_until))
-            return locked_until
-    return None
+        conn.execute(f.delete().where(f.c.at <= now - window))
+        conn.execute(insert(f).values(client=client, name=_failure_name(typed), at=now))
+
+
+def throttled_names(engine: Engine, *, now: dt.datetime | None = None, settings=None) -> dict[str, dt.datetime]:
+    """Names some client may not try now, with the latest moment one of them may again (for ``users list``)."""
+    settings = _settings(settings)
+    now = _now(now, engine)
+    per_name, _, window = _limits(settings)
+    f = _failures_table(engine)
+    if f is None:
+        return {}
+    with engine.connect() as conn:
+        pairs = conn.execute(select(f.c.client, f.c.name).where(f.c.at > now - window)
+                             .group_by(f.c.client, f.c.name).having(func.count() >= per_name)).all()
+    out: dict[str, dt.datetime] = {}
+    for client, typed in pairs:
+        until = throttled_until(engine, client, typed, now=now, settings=settings)
+        if until is not None:
+            out[typed] = max(until, out.get(typed, until))
+    return out
 
 
 # ------------------------------------------------------------- sessions ---

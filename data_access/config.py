@@ -70,9 +70,14 @@ class Settings:
     # and in any case this long after signing in
     session_idle_seconds: int = 1800
     session_max_seconds: int = 43200
-    # this many failed sign-ins in a row lock the account for login_lockout_seconds
+    # sign-in throttle (data_access/auth.py): within login_lockout_seconds, one client (IP address) may fail
+    # this many times for one name, and login_max_failures_per_client times in all; accounts are never locked
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    login_max_failures_per_client: int = 30
+    # behind a reverse proxy every browser comes from the proxy's address: name the header in which the proxy
+    # passes the browser's own (e.g. X-Real-IP), so that the throttle counts per browser, not per proxy
+    client_ip_header: str = ""
     # signs the session cookie (HMAC-SHA256); empty: a random secret kept beside the analytics store
     cookie_secret: str = field(default="", repr=False)
     # single sign-on (st.login): the identity provider's claims that carry the role and the region code
@@ -100,6 +105,8 @@ _ENV = {
     "session_max_seconds": ("APPEALS_SESSION_MAX_SECONDS", int),
     "login_max_failures": ("APPEALS_LOGIN_MAX_FAILURES", int),
     "login_lockout_seconds": ("APPEALS_LOGIN_LOCKOUT_SECONDS", int),
+    "login_max_failures_per_client": ("APPEALS_LOGIN_MAX_FAILURES_PER_CLIENT", int),
+    "client_ip_header": ("APPEALS_CLIENT_IP_HEADER", str),
     "cookie_secret": ("APPEALS_COOKIE_SECRET", str),
     "oidc_role_claim": ("APPEALS_OIDC_ROLE_CLAIM", str),
     "oidc_region_claim": ("APPEALS_OIDC_REGION_CLAIM", str),

@@ -228,6 +228,18 @@ users = Table(
     Column("updated_at", _Time, nullable=False),
 )
 
+# failed sign-ins, by client (IP address) and the name typed, for throttling (data_access/auth.py); rows
+# older than the lockout window are deleted as new ones arrive. Unknown names are counted like known ones.
+signin_failures = Table(
+    "signin_failures",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("client", String(64), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("at", _Time, nullable=False, index=True),
+    Index("ix_signin_failures_client_name", "client", "name"),
+)
+
 # one row per sign-in; the id is the SHA-256 (hex) of the session token, never the token
 user_sessions = Table(
     "user_sessions",

@@ -311,89 +311,108 @@ def test_account_without_password_cannot_sign_in_with_one(db):
         login(db, password="")
 
 
-def test_five_failures_lock_the_account(any_db):
+def _fail(engine, times, *, name="alice", ip="10.0.0.1", now=T0, settings=SETTINGS, message="^用户名或密码错误$"):
+    for _ in range(times):
+        with pytest.raises(auth.AuthError, match=message):
+            login(engine, name=name, password="wrong-password-1", now=now, ip=ip, settings=settings)
+
+
+def test_five_failures_throttle_that_client_for_that_name(any_db):
     add(any_db)
-    for i in range(4):
-        with pytest.raises(auth.AuthError, match="^用户名或密码错误$"):
-            login(any_db, password="wrong-password-1", now=T0 + dt.timedelta(seconds=i))
-    with pytest.raises(auth.AuthError, match="锁定"):
-        login(any_db, password="wrong-password-1", now=T0 + dt.timedelta(seconds=4))
+    _fail(any_db, 5)  # the fifth failure reads like the others
+    with pytest.raises(auth.AuthError, match="^登录失败次数过多，请于 09:15 后再试$"):
+        login(any_db, ip="10.0.0.1")  # even the right password, from that client
+    assert login(any_db, ip="10.0.0.2").name == "alice"  # the owner, at their own desk: not locked out
     row = user_row(any_db, "alice")
-    assert row.failed_logins == 5
-    assert row.locked_until == T0 + dt.timedelta(seconds=4 + 900)
+    assert (row.failed_logins, row.locked_until) == (0, None)  # the account itself is never locked
 
 
-def test_right_password_is_refused_while_locked_and_works_after(any_db):
-    add(any_db)
+def test_an_unknown_name_is_throttled_exactly_like_a_known_one(db):
+    """Nothing tells whether an account exists: the same messages at every attempt, in the same order."""
+    add(db)
+    seen = {}
+    for name in ("alice", "nobody"):
+        messages = []
+        for i in range(7):
+            with pytest.raises(auth.AuthError) as err:
+                login(db, name=name, password="wrong-password-1", ip="10.0.0.9", now=T0 + dt.timedelta(seconds=i))
+            messages.append(str(err.value))
+        seen[name] = messages
+    assert seen["alice"] == seen["nobody"]
+    assert seen["alice"][:5] == ["用户名或密码错误"] * 5 and "登录失败次数过多" in seen["alice"][5]
+
+
+def test_the_throttle_lifts_as_failures_leave_the_window(db):
+    add(db)
     for i in range(5):
-        with pytest.raises(auth.AuthError):
-            login(any_db, password="wrong-password-1", now=T0)
-    until = T0 + dt.timedelta(seconds=900)
+        _fail(db, 1, now=T0 + dt.timedelta(minutes=i))
+    until = T0 + dt.timedelta(seconds=900)  # the first failure leaves the window: four remain
     with pytest.raises(auth.AuthError, match="请于 09:15 后再试"):
-        login(any_db, now=until - dt.timedelta(seconds=1))
-    assert login(any_db, now=until).name == "alice"
-    row = user_row(any_db, "alice")
-    assert (row.failed_logins, row.locked_until) == (0, None)
+        login(db, now=until - dt.timedelta(seconds=1), ip="10.0.0.1")
+    assert login(db, now=until + dt.timedelta(seconds=1), ip="10.0.0.1").name == "alice"
 
 
-def test_lock_time_is_rounded_up_to_the_minute(db):
+def test_the_time_is_rounded_up_to_the_minute(db):
     add(db)
     start = T0 + dt.timedelta(seconds=30)
-    for _ in range(5):
-        with pytest.raises(auth.AuthError):
-            login(db, password="wrong-password-1", now=start)
+    _fail(db, 5, now=start)
     with pytest.raises(auth.AuthError, match="请于 09:16 后再试"):
-        login(db, now=start)
+        login(db, now=start, ip="10.0.0.1")
 
 
-def test_a_success_resets_the_failure_count(db):
+def test_a_success_clears_that_clients_failures(db):
     add(db)
-    for _ in range(4):
-        with pytest.raises(auth.AuthError):
-            login(db, password="wrong-password-1")
-    login(db)
-    assert user_row(db, "alice").failed_logins == 0
-    for _ in range(4):  # four more: still not locked
-        with pytest.raises(auth.AuthError, match="^用户名或密码错误$"):
-            login(db, password="wrong-password-1")
-    assert login(db).name == "alice"
+    _fail(db, 4)
+    login(db, ip="10.0.0.1")
+    _fail(db, 4)  # four more: still not throttled
+    assert login(db, ip="10.0.0.1").name == "alice"
 
 
-def test_after_a_lock_passes_counting_starts_again(db):
+def test_one_client_trying_many_names_is_throttled_for_all(db):
     add(db)
-    for _ in range(5):
-        with pytest.raises(auth.AuthError):
-            login(db, password="wrong-password-1")
-    later = T0 + dt.timedelta(seconds=901)
-    with pytest.raises(auth.AuthError, match="^用户名或密码错误$"):
-        login(db, password="wrong-password-1", now=later)
-    row = user_row(db, "alice")
-    assert (row.failed_logins, row.locked_until) == (1, None)
+    spray = dataclasses.replace(SETTINGS, login_max_failures_per_client=8)
+    for k in range(8):
+        _fail(db, 1, name=f"user{k}", settings=spray)
+    with pytest.raises(auth.AuthError, match="登录失败次数过多"):
+        login(db, ip="10.0.0.1", settings=spray)  # a name it never tried
+    assert login(db, ip="10.0.0.3", settings=spray).name == "alice"
 
 
-def test_lock_settings_are_honoured(db):
+def test_throttle_settings_are_honoured(db):
     add(db)
     strict = dataclasses.replace(SETTINGS, login_max_failures=2, login_lockout_seconds=60)
-    with pytest.raises(auth.AuthError, match="^用户名或密码错误$"):
-        login(db, password="wrong-password-1", settings=strict)
-    with pytest.raises(auth.AuthError, match="锁定"):
-        login(db, password="wrong-password-1", settings=strict)
-    assert user_row(db, "alice").locked_until == T0 + dt.timedelta(seconds=60)
+    _fail(db, 2, settings=strict)
+    with pytest.raises(auth.AuthError, match="请于 09:01 后再试"):
+        login(db, ip="10.0.0.1", settings=strict)
+    assert login(db, ip="10.0.0.1", now=T0 + dt.timedelta(seconds=61), settings=strict).name == "alice"
 
 
-def test_unknown_users_are_never_locked(db):
-    for _ in range(7):
-        with pytest.raises(auth.AuthError, match="^用户名或密码错误$"):
-            login(db, name="nobody")
+def test_old_failures_are_deleted(db):
+    _fail(db, 3, name="nobody")
+    _fail(db, 1, name="nobody", now=T0 + dt.timedelta(seconds=901))
+    with db.connect() as conn:
+        assert conn.execute(select(schema.signin_failures.c.at)).scalars().all() == [T0 + dt.timedelta(seconds=901)]
 
 
-def test_reset_password_lifts_a_lock(db):
+def test_a_database_without_the_table_gets_it_on_first_use(tmp_path):
+    from data_access.store import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    schema.metadata.create_all(engine, tables=[t for t in schema.metadata.sorted_tables
+                                               if t.name != "signin_failures"])
+    insert_regions(engine)
+    add(engine)
+    _fail(engine, 5)
+    with pytest.raises(auth.AuthError, match="登录失败次数过多"):
+        login(engine, ip="10.0.0.1")
+    engine.dispose()
+
+
+def test_reset_password_lifts_the_throttle(db):
     add(db)
-    for _ in range(5):
-        with pytest.raises(auth.AuthError):
-            login(db, password="wrong-password-1")
+    _fail(db, 5)
     auth.reset_password(db, "alice", "another-password", now=T0)
-    assert login(db, password="another-password").name == "alice"
+    assert login(db, password="another-password", ip="10.0.0.1").name == "alice"
     with pytest.raises(auth.AuthError):
         login(db)  # the old password is gone
 
@@ -685,14 +704,12 @@ def test_audit_of_signin_and_signin_failed(any_db):
     assert json.loads(unknown.detail)["reason"] == "unknown_user"
 
 
-def test_audit_of_a_locked_attempt(db):
+def test_audit_of_a_throttled_attempt(db):
     add(db)
-    for _ in range(5):
-        with pytest.raises(auth.AuthError):
-            login(db, password="wrong-password-1")
+    _fail(db, 5)
     with pytest.raises(auth.AuthError):
-        login(db)
-    assert json.loads(audits(db, "signin_failed")[-1].detail)["reason"] == "locked"
+        login(db, ip="10.0.0.1")
+    assert json.loads(audits(db, "signin_failed")[-1].detail)["reason"] == "throttled"
 
 
 def test_audit_of_signout(any_db):
@@ -923,3 +940,26 @@ def test_cli_as_a_process(tmp_path):
         assert auth.authenticate(engine, "root", PASSWORD, settings=SETTINGS).role == "admin"
     finally:
         engine.dispose()
+
+
+def test_users_list_names_a_throttled_name_until_when(db):
+    add(db)
+    _fail(db, 5, now=T0)
+    listed = {u["name"]: u["locked_until"] for u in auth.list_users(db, now=T0 + dt.timedelta(seconds=60))}
+    assert listed == {"alice": T0 + dt.timedelta(seconds=900)}
+    later = {u["name"]: u["locked_until"] for u in auth.list_users(db, now=T0 + dt.timedelta(seconds=901))}
+    assert later == {"alice": None}
+
+
+def test_the_client_address_comes_from_the_proxy_header_when_configured(monkeypatch):
+    import types
+
+    import ui.auth as ui_auth
+
+    fake = types.SimpleNamespace(context=types.SimpleNamespace(
+        ip_address="10.9.9.9", headers={"X-Real-IP": "192.0.2.7, 10.9.9.9"}))
+    monkeypatch.setattr(ui_auth, "st", fake)
+    monkeypatch.setattr(ui_auth.cached, "settings", lambda: Settings(client_ip_header="X-Real-IP"))
+    assert ui_auth._ip() == "192.0.2.7"
+    monkeypatch.setattr(ui_auth.cached, "settings", lambda: Settings())
+    assert ui_auth._ip() == "10.9.9.9"

@@ -178,10 +178,13 @@ def _sso_configured() -> bool:
 
 
 def _ip() -> str | None:
+    """The browser's address: from the proxy's header when one is configured (APPEALS_CLIENT_IP_HEADER)."""
     try:
-        return st.context.ip_address
+        header = cached.settings().client_ip_header
+        ip = (st.context.headers.get(header) or "").split(",")[0].strip() if header else st.context.ip_address
     except Exception:  # noqa: BLE001
         return None
+    return ip if isinstance(ip, str) and ip else None
 
 
 def sign_out() -> None:
