@@ -47,6 +47,7 @@ OWNED = (
     "deadline_source", "warn_at",
 )
 _CHUNK = 500
+WARNING_ROWS_SHOWN = 20  # rows named per warning kind in the report
 DEFAULT_OUT_DIR = DATA_DIR / "imports"
 
 
@@ -101,6 +102,11 @@ def import_table(engine: Engine, table: RawTable, mapping: Mapping, *, source: s
     report.quarantine_reasons = Counter(norm.reason[~ok].tolist())
     report.warnings = Counter({kind: int(mask[ok].sum()) for kind, mask in norm.warnings.items()
                                if int(mask[ok].sum())})
+    rows = table.rows or list(range(1, len(table.records) + 1))
+    report.warning_rows = {kind: [rows[i] for i in np.flatnonzero((mask & ok).to_numpy())[:WARNING_ROWS_SHOWN]]
+                           for kind, mask in norm.warnings.items() if kind in report.warnings}
+    report.time_formats = dict(norm.layouts)
+    report.time_order_undecided = list(norm.undecided)
     assert report.balanced, report.as_dict()
     if out_dir is not None:
         _write_files(report, table, norm, ok, Path(out_dir), Path(source).stem, now)
