@@ -39,6 +39,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..clock import END_OF_TIME, FIRST_TIME
+
 CANDIDATE_FORMATS = (
     "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
     "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
@@ -52,8 +54,8 @@ DAY_FIRST = frozenset(f for f in CANDIDATE_FORMATS if f.startswith(("%d/%m", "%d
 _OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
 EARLIEST = pd.Timestamp("1990-01-01")
 # the times the dashboard stores: outside them a value is a placeholder (9999-12-31), not a time
-LOWEST = pd.Timestamp("1900-01-01")
-LATEST = pd.Timestamp("2200-01-01")  # exclusive
+LOWEST = pd.Timestamp(FIRST_TIME)
+LATEST = pd.Timestamp(END_OF_TIME)  # exclusive
 ISO_LAYOUT = "ISO 8601"
 EPOCH_LAYOUT = "Unix seconds/milliseconds"
 OFFSET_LAYOUT = "ISO 8601 with offset"
