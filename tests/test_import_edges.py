@@ -45,8 +45,12 @@ def _run(tmp_path, export, mapping_text=MAPPING, *extra) -> tuple[int, dict | No
 
 
 def _quarantined(report) -> dict[str, dict]:
-    with open(report["quarantine_file"], encoding="utf-8-sig", newline="") as fh:
-        return {r["_row"]: r for r in csv.DictReader(fh)}
+    previous = csv.field_size_limit(2**31 - 1)  # the quarantine file holds long fields whole
+    try:
+        with open(report["quarantine_file"], encoding="utf-8-sig", newline="") as fh:
+            return {r["_row"]: r for r in csv.DictReader(fh)}
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _stored(tmp_path, *cols):
@@ -152,3 +156,84 @@ def test_the_report_keeps_its_keys_and_only_adds(tmp_path):
     assert list(report)[:8] == ["read", "inserted", "updated", "unchanged", "quarantined", "quarantine_reasons",
                                 "warnings", "quarantine_file"]
     assert set(report) - set(list(report)[:8]) == {"warning_rows", "time_formats", "time_order_undecided"}
+
+
+# ------------------------------------------------------------------ files that are not what they say
+
+
+@pytest.mark.parametrize("content, says", [
+    (b"PK\x03\x04\x14\x00\x00\x00\x08\x00binary\x01\x02", "zip archive"),       # a workbook given as CSV
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10", "binary data"),     # an image
+    (b"id,c\x00reated\n1,2026-01-01\n", "binary data"),                          # NUL bytes inside "text"
+])
+def test_binary_data_given_as_csv_is_refused_by_name(tmp_path, capsys, content, says):
+    export = tmp_path / "export.csv"
+    export.write_bytes(content)
+    code, report, _ = _run(tmp_path, export, "[columns]\nappeal_id = 'id'\ncreated_at = 'created'\n")
+    assert code == 2 and report is None
+    err = capsys.readouterr().err
+    assert "export.csv" in err and says in err and "Traceback" not in err
+
+
+def test_a_file_whose_header_lacks_the_mapped_columns_is_refused_even_with_no_rows(tmp_path, capsys):
+    export = tmp_path / "page.csv"
+    export.write_text("<!DOCTYPE html><html><body>登录已过期</body></html>", encoding="utf-8")
+    code, _, _ = _run(tmp_path, export)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "page.csv" in err and "does not have" in err
+
+
+def test_a_utf16_export_is_read(tmp_path):
+    export = tmp_path / "e.csv"
+    export.write_bytes("id,created\nU1,2026-03-01 09:00\n".encode("utf-16"))
+    code, report, _ = _run(tmp_path, export, "[columns]\nappeal_id = 'id'\ncreated_at = 'created'\n")
+    assert code == 0 and report["inserted"] == 1
+
+
+# ------------------------------------------------------------------ a huge field
+
+
+def test_a_field_over_128_kib_quarantines_its_row_not_the_file(tmp_path):
+    huge = "很长" * 70_000  # 140,000 characters
+    export = _write(tmp_path / "e.csv", [
+        ["L1", "2026-03-01 09:00", "", "", "fine"],
+        ["L2", "2026-03-01 09:00", "", "", huge],          # row 3
+        ["L3", "2026-03-01 09:00", "", "", "fine too"],
+    ])
+    code, report, _ = _run(tmp_path, export)
+    assert code == 0
+    assert (report["read"], report["inserted"], report["quarantined"]) == (3, 2, 1)
+    assert report["quarantine_reasons"] == {"field_too_long": 1}
+    rows = _quarantined(report)
+    assert set(rows) == {"3"} and "'text'" in rows["3"]["_detail"] and "140,000" in rows["3"]["_detail"]
+    assert rows["3"]["text"] == huge  # written whole
+    assert set(_stored(tmp_path, "summary")) == {"L1", "L3"}
+
+
+def test_an_unclosed_quote_is_quarantined_with_the_lines_it_swallowed(tmp_path):
+    lines = ["id,created,deadline,closed,text", 'Q1,2026-03-01 09:00,,,"never closed']
+    lines += [f"Q{i},2026-03-01 09:00,,,line {i} " + "x" * 200 for i in range(2, 1000)]
+    export = tmp_path / "e.csv"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, report, _ = _run(tmp_path, export)
+    assert code == 0 and report["read"] == report["quarantined"] == 1
+    assert report["quarantine_reasons"] == {"field_too_long": 1}
+    (detail,) = [r["_detail"] for r in _quarantined(report).values()]
+    assert "line 2 to line 1000" in detail and "unclosed quote" in detail
+
+
+# ------------------------------------------------------------------ a bad datetime_format
+
+
+@pytest.mark.parametrize("pattern, says", [
+    ("%Y-%m-%d %Q", "not a strptime pattern"),
+    ("%Y-%m-%d %H:%M%", "not a strptime pattern"),
+    ("%H:%M", "does not name a year, a month and a day"),
+])
+def test_a_bad_datetime_format_is_refused_by_name(tmp_path, capsys, pattern, says):
+    export = _write(tmp_path / "e.csv", [["A1", "2026-03-01 09:00", "", "", ""]])
+    code, _, _ = _run(tmp_path, export, f"[source]\ndatetime_format = '{pattern}'\n" + MAPPING)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "m.toml" in err and "datetime_format" in err and says in err and "Traceback" not in err

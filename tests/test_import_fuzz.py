@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from data_access.importers.appeals import import_table
 from data_access.importers.mapping import parse_mapping
-from data_access.importers.readers import MALFORMED, RawTable
+from data_access.importers.readers import MALFORMED, TOO_LONG, RawTable
 from data_access.store import create_schema, make_engine
 
 COLUMNS = ["id", "created", "deadline", "closed", "status", "type", "source", "x", "y", "addr", "sat"]
@@ -51,6 +51,7 @@ record = st.fixed_dictionaries(
         "type": junk, "source": st.one_of(st.sampled_from(["热线", "hotline", "app", "??"]), junk),
         "x": numbers, "y": numbers, "addr": junk, "sat": st.one_of(st.sampled_from(["满意", "", "x"]), junk),
         MALFORMED: st.sampled_from(["", "3 fields where the header has 11"]),
+        TOO_LONG: st.sampled_from(["", "field 'addr' holds 140,000 characters (more than 131,072); not a value"]),
     },
 )
 

@@ -57,7 +57,7 @@ def import_appeals(engine: Engine, path: str | Path, mapping: Mapping, *, timezo
     """Import one file; see the module docstring. Raises SourceFileError for a file that cannot be read."""
     table = read_source(path, mapping.format)
     missing = sorted({c for c in mapping.columns.values() if c not in table.columns})
-    if missing and table.records:
+    if missing and (table.records or mapping.format != "open311"):  # an empty Open311 list has no columns
         raise SourceFileError(f"{path}: the mapping {mapping.path} names column(s) {', '.join(missing)} that the "
                               f"file does not have; it has: {', '.join(table.columns)}")
     return import_table(engine, table, mapping, source=str(path), timezone=timezone,

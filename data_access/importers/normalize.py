@@ -18,10 +18,11 @@ import pandas as pd
 
 from ..vocab import CHANNELS, SATISFACTION, STATUSES
 from .mapping import Mapping
-from .readers import MALFORMED, RawTable
+from .readers import MALFORMED, MAX_FIELD, TOO_LONG, RawTable
 from .times import EARLIEST, parse_times
 
 QUARANTINE_REASONS = {
+    "field_too_long": f"a field longer than {MAX_FIELD:,} characters (often an unclosed quote)",
     "malformed_row": "the line has the wrong number of fields",
     "missing_appeal_id": "no appeal id",
     "appeal_id_too_long": "the appeal id is longer than 64 characters",
@@ -73,8 +74,9 @@ class Normalized:
 
 def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.datetime) -> Normalized:
     n = len(table.records)
-    raw = pd.DataFrame.from_records(table.records, columns=[*table.columns, MALFORMED]) if n else pd.DataFrame(
-        columns=[*table.columns, MALFORMED])
+    markers = [MALFORMED, TOO_LONG]
+    raw = pd.DataFrame.from_records(table.records, columns=[*table.columns, *markers]) if n else pd.DataFrame(
+        columns=[*table.columns, *markers])
     raw.index = range(n)
     reason = pd.Series([None] * n, index=raw.index, dtype=object)
     detail = pd.Series([None] * n, index=raw.index, dtype=object)
@@ -96,6 +98,8 @@ def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.dateti
     def warn(mask: pd.Series, kind: str) -> None:
         warns[kind] = warns.get(kind, pd.Series(False, index=raw.index)) | mask.fillna(False).astype(bool)
 
+    too_long = raw[TOO_LONG].notna() & (raw[TOO_LONG] != "")
+    quarantine(too_long, "field_too_long", raw[TOO_LONG].astype(str))
     malformed = raw[MALFORMED].notna() & (raw[MALFORMED] != "")
     quarantine(malformed, "malformed_row", raw[MALFORMED].astype(str))
 
