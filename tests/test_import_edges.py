@@ -237,3 +237,14 @@ def test_a_bad_datetime_format_is_refused_by_name(tmp_path, capsys, pattern, say
     assert code == 2
     err = capsys.readouterr().err
     assert "m.toml" in err and "datetime_format" in err and says in err and "Traceback" not in err
+
+
+def test_the_import_commands_keep_their_flags():
+    sub = next(a for a in cli._parser()._actions if a.dest == "command")
+    flags = {name: sorted(o for a in sub.choices[name]._actions for o in a.option_strings)
+             for name in ("import-appeals", "import-regions")}
+    assert flags == {
+        "import-appeals": sorted(["--mapping", "--json", "--out", "--db", "-h", "--help"]),
+        "import-regions": sorted(["--level", "--code-field", "--name-field", "--parent-field", "--population-field",
+                                  "--crs", "--json", "--db", "-h", "--help"]),
+    }
