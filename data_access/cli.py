@@ -444,7 +444,16 @@ def _import_appeals(args, url, settings) -> int:
             if counts:
                 print(f"  {title}:")
                 for kind, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-                    print(f"    {kind:<26} {n:>8,}")
+                    rows = report.warning_rows.get(kind) if title == "warnings" else None
+                    shown = "" if not rows else "  rows " + ", ".join(map(str, rows[:5])) + (
+                        ", …" if n > len(rows[:5]) else "")
+                    print(f"    {kind:<26} {n:>8,}{shown}")
+        if report.time_formats:
+            print("  times read as:")
+            for name, layouts in report.time_formats.items():
+                undecided = "  (every value reads day or month first: month first taken)" \
+                    if name in report.time_order_undecided else ""
+                print(f"    {name:<26} {' + '.join(layouts)}{undecided}")
         if report.quarantine_file:
             print(f"  quarantined rows: {report.quarantine_file}")
         print(f"  report: {report.report_file}")

@@ -15,6 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+# The span of times the product stores and shows: an import takes a time outside it for a
+# placeholder (9999-12-31 as "no deadline"), and a URL's dates outside it are refused with a
+# message. Well inside what pandas holds (1677-09-21 to 2262-04-11), so no computation overflows.
+FIRST_TIME = dt.datetime(1900, 1, 1)
+END_OF_TIME = dt.datetime(2200, 1, 1)  # exclusive
+
 
 def local_now(timezone: str) -> dt.datetime:
     """The city's wall-clock time now, naive, to the microsecond."""

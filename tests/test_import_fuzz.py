@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from data_access.importers.appeals import import_table
 from data_access.importers.mapping import parse_mapping
-from data_access.importers.readers import MALFORMED, RawTable
+from data_access.importers.readers import MALFORMED, TOO_LONG, RawTable
 from data_access.store import create_schema, make_engine
 
 COLUMNS = ["id", "created", "deadline", "closed", "status", "type", "source", "x", "y", "addr", "sat"]
@@ -30,10 +30,12 @@ MAPPING = parse_mapping({
 
 dates = st.one_of(
     st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2100, 1, 1)).map(str),
+    st.datetimes().map(str),  # years 1 to 9999: beyond what pandas holds in nanoseconds
     st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(
         lambda d: d.strftime("%m/%d/%Y %I:%M:%S %p")),
     st.sampled_from(["", "yesterday", "2026-02-30 10:00", "0000-00-00", "1700000000", "2026年3月1日 9:30",
-                     "2026-03-01T09:00:00Z", "2026-03-01T09:00:00+08:00", "NaN", "None"]),
+                     "2026-03-01T09:00:00Z", "2026-03-01T09:00:00+08:00", "NaN", "None", "9999-12-31",
+                     "0001-01-01 00:00", "12/31/9999 11:59:59 PM", "99991231", "11/22/2026", "22/11/2026"]),
     st.text(max_size=30),
 )
 junk = st.one_of(st.text(max_size=80), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
@@ -49,6 +51,7 @@ record = st.fixed_dictionaries(
         "type": junk, "source": st.one_of(st.sampled_from(["热线", "hotline", "app", "??"]), junk),
         "x": numbers, "y": numbers, "addr": junk, "sat": st.one_of(st.sampled_from(["满意", "", "x"]), junk),
         MALFORMED: st.sampled_from(["", "3 fields where the header has 11"]),
+        TOO_LONG: st.sampled_from(["", "field 'addr' holds 140,000 characters (more than 131,072); not a value"]),
     },
 )
 

@@ -459,3 +459,66 @@ def test_report_as_dict(sor, tmp_path):
     assert {"read", "inserted", "updated", "unchanged", "repaired", "parents_by_containment", "without_parent",
             "warnings"} <= set(d)
     json.dumps(d)
+
+
+# ------------------------------------------------------------------ a CRS that contradicts the coordinates
+
+
+def test_degrees_declared_as_epsg3857_are_refused_and_the_good_outlines_kept(sor, tmp_path):
+    good = write_geojson(tmp_path / "good.geojson", [({"code": "a", "name": "甲"}, SQ_A),
+                                                     ({"code": "b", "name": "乙"}, SQ_B)])
+    import_regions(sor, good, level="district", code_field="code", name_field="name", now=T1)
+    before = stored(sor)
+    # the same degrees, but the file says they are Web Mercator metres: converted, two specks near (0.001°, 0.0004°)
+    wrong = write_geojson(tmp_path / "wrong.geojson", [({"code": "a", "name": "甲"}, SQ_A),
+                                                       ({"code": "b", "name": "乙"}, SQ_B)],
+                          crs="urn:ogc:def:crs:EPSG::3857")
+    with pytest.raises(RegionImportError) as err:
+        import_regions(sor, wrong, level="district", code_field="code", name_field="name", now=T2)
+    msg = str(err.value)
+    assert "wrong.geojson" in msg and "EPSG:3857" in msg and "longitude/latitude" in msg and "--crs wgs84" in msg
+    assert stored(sor) == before
+    # the same on an empty database: there is no territory to compare with, the coordinates alone tell
+    fresh = new_sor(tmp_path, "fresh.db")
+    with pytest.raises(RegionImportError, match="wrong.geojson: the file says .*EPSG:3857"):
+        import_regions(fresh, wrong, level="district", code_field="code", name_field="name")
+    assert row_count(fresh, schema.regions) == 0
+
+
+def test_a_layer_outside_its_crs_area_of_use_is_refused(sor, tmp_path):
+    # Los Angeles longitude/latitude declared as CGCS2000 (EPSG:4490), whose area of use is China
+    la = shapely.box(-118.3, 34.0, -118.2, 34.1)
+    path = write_geojson(tmp_path / "la.geojson", [({"code": "1", "name": "a"}, la)], crs="EPSG:4490")
+    with pytest.raises(RegionImportError, match="la.geojson: .*EPSG:4490.*outside the area where"):
+        import_regions(sor, path, level="district", code_field="code", name_field="name")
+    assert row_count(sor, schema.regions) == 0
+    # --crs is checked the same way
+    plain = write_geojson(tmp_path / "plain.geojson", [({"code": "1", "name": "a"}, la)])
+    with pytest.raises(RegionImportError, match=r"plain.geojson: .*\(--crs\).*outside the area where"):
+        import_regions(sor, plain, level="district", code_field="code", name_field="name", crs="EPSG:4490")
+
+
+def test_a_layer_far_from_the_loaded_territory_is_refused(sor, tmp_path):
+    districts = write_geojson(tmp_path / "d.geojson", [({"code": "d1", "name": "铁东区"}, square(123, 41))])
+    import_regions(sor, districts, level="district", code_field="code", name_field="name")
+    # UTM zone 51N metres of a square near Anshan, but the user says zone 11N (California)
+    utm51 = transform_geometry(square(123.2, 41.2, 0.1), "wgs84", "EPSG:32651")
+    streets = write_geojson(tmp_path / "s.geojson", [({"code": "s1", "name": "一"}, utm51)])
+    with pytest.raises(RegionImportError, match="s.geojson: .*EPSG:32611.*far from the regions already loaded"):
+        import_regions(sor, streets, level="street", code_field="code", name_field="name", crs="EPSG:32611")
+    assert set(stored(sor)) == {"d1"}
+    rep = import_regions(sor, streets, level="street", code_field="code", name_field="name", crs="EPSG:32651")
+    assert rep.inserted == 1 and stored(sor)["s1"]["parent_code"] == "d1"
+
+
+def test_an_outline_is_not_replaced_by_one_far_from_it(sor, tmp_path):
+    # a wide territory, so the layer as a whole is not far from it; one region jumps across it
+    rows = [({"code": "a", "name": "甲"}, square(120, 40)), ({"code": "b", "name": "乙"}, square(130, 40))]
+    import_regions(sor, write_geojson(tmp_path / "v1.geojson", rows), level="district", code_field="code",
+                   name_field="name", now=T1)
+    before = stored(sor)
+    moved = [rows[0], ({"code": "b", "name": "乙"}, square(125, 45))]
+    with pytest.raises(RegionImportError, match=r"v2.geojson: .*code\(s\) b lies far from the stored one"):
+        import_regions(sor, write_geojson(tmp_path / "v2.geojson", moved), level="district", code_field="code",
+                       name_field="name", now=T2)
+    assert stored(sor) == before

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from data_access.clock import END_OF_TIME, FIRST_TIME
 from data_access.scope import PERIOD_PRESETS, Period
 
 PERIOD_LABELS = {
@@ -84,6 +85,15 @@ def _date(text: str | None) -> dt.date | dt.datetime | None:
         return None
 
 
+def _within(value: dt.date | dt.datetime) -> bool:
+    """True for a date or moment inside the span of times the dashboard shows (1900 to 2199)."""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+    return FIRST_TIME <= moment.replace(tzinfo=None) < END_OF_TIME
+
+
+SPAN = f"{FIRST_TIME:%Y-%m-%d} 至 {END_OF_TIME - dt.timedelta(days=1):%Y-%m-%d}"
+
+
 def read() -> ViewParams:
     qp = st.query_params
     problems = []
@@ -96,6 +106,10 @@ def read() -> ViewParams:
             problems.append(f"自定义时间段需要有效的起止日期（from={qp.get('from', '')[:20]}，"
                             f"to={qp.get('to', '')[:20]}，格式如 2026-01-31），已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
             period = DEFAULT_PERIOD
+        elif not (_within(date_from) and _within(date_to)):
+            problems.append(f"时间段 {qp.get('from', '')[:20]} 至 {qp.get('to', '')[:20]} 超出可显示的日期范围"
+                            f"（{SPAN}），已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
+            period, date_from, date_to = DEFAULT_PERIOD, None, None
         elif date_to < date_from:
             problems.append(f"时间段的结束日期 {date_to} 早于开始日期 {date_from}，已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
             period, date_from, date_to = DEFAULT_PERIOD, None, None
@@ -110,8 +124,13 @@ def read() -> ViewParams:
     as_of = None
     if qp.get("as_of"):
         try:
-            as_of = _city_time(dt.datetime.fromisoformat(qp["as_of"][:32])).replace(microsecond=0)
-        except ValueError:
+            as_of = dt.datetime.fromisoformat(qp["as_of"][:32])
+            if not _within(as_of):
+                problems.append(f"时间点 “{qp['as_of'][:40]}” 超出可显示的日期范围（{SPAN}），已显示最新数据")
+                as_of = None
+            else:
+                as_of = _city_time(as_of).replace(microsecond=0)
+        except (ValueError, OverflowError):
             problems.append(f"时间点 “{qp['as_of'][:40]}” 无法识别（格式如 2017-12-31T23:59），已显示最新数据")
     return ViewParams(kiosk=kiosk, period=period, date_from=date_from, date_to=date_to, region=region,
                       as_of=as_of, problems=tuple(problems), kiosk_value=str(qp.get("kiosk", ""))[:200] or "1")

@@ -47,6 +47,7 @@ OWNED = (
     "deadline_source", "warn_at",
 )
 _CHUNK = 500
+WARNING_ROWS_SHOWN = 20  # rows named per warning kind in the report
 DEFAULT_OUT_DIR = DATA_DIR / "imports"
 
 
@@ -56,7 +57,7 @@ def import_appeals(engine: Engine, path: str | Path, mapping: Mapping, *, timezo
     """Import one file; see the module docstring. Raises SourceFileError for a file that cannot be read."""
     table = read_source(path, mapping.format)
     missing = sorted({c for c in mapping.columns.values() if c not in table.columns})
-    if missing and table.records:
+    if missing and (table.records or mapping.format != "open311"):  # an empty Open311 list has no columns
         raise SourceFileError(f"{path}: the mapping {mapping.path} names column(s) {', '.join(missing)} that the "
                               f"file does not have; it has: {', '.join(table.columns)}")
     return import_table(engine, table, mapping, source=str(path), timezone=timezone,
@@ -101,6 +102,11 @@ def import_table(engine: Engine, table: RawTable, mapping: Mapping, *, source: s
     report.quarantine_reasons = Counter(norm.reason[~ok].tolist())
     report.warnings = Counter({kind: int(mask[ok].sum()) for kind, mask in norm.warnings.items()
                                if int(mask[ok].sum())})
+    rows = table.rows or list(range(1, len(table.records) + 1))
+    report.warning_rows = {kind: [rows[i] for i in np.flatnonzero((mask & ok).to_numpy())[:WARNING_ROWS_SHOWN]]
+                           for kind, mask in norm.warnings.items() if kind in report.warnings}
+    report.time_formats = dict(norm.layouts)
+    report.time_order_undecided = list(norm.undecided)
     assert report.balanced, report.as_dict()
     if out_dir is not None:
         _write_files(report, table, norm, ok, Path(out_dir), Path(source).stem, now)

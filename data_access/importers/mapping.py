@@ -85,6 +85,8 @@ def parse_mapping(data: dict, where: str = "<mapping>") -> Mapping:
         raise MappingError(f"{where}: [source] timezone = {tz!r} is not an IANA time zone "
                            "(e.g. Asia/Shanghai, America/Los_Angeles)") from None
     dt_format = source.get("datetime_format") or None
+    if dt_format is not None:
+        _check_datetime_format(dt_format, where)
     point_min = source.get("default_point_min", 25)
     if not isinstance(point_min, int) or point_min < 2:
         raise MappingError(f"{where}: [source] default_point_min must be an integer ≥ 2")
@@ -112,6 +114,23 @@ def parse_mapping(data: dict, where: str = "<mapping>") -> Mapping:
         clean[table] = {str(k).strip(): v for k, v in pairs.items()}
     return Mapping(format=fmt, crs=crs, timezone=tz, datetime_format=dt_format, default_point_min=point_min,
                    columns=dict(columns), values=clean, path=where)
+
+
+def _check_datetime_format(fmt, where: str) -> None:
+    """A strptime pattern that names at least a year, a month and a day."""
+    if not isinstance(fmt, str):
+        raise MappingError(f"{where}: [source] datetime_format must be a string such as \"%Y/%m/%d %H:%M\"")
+    import pandas as pd
+
+    try:
+        pd.to_datetime(pd.Series(["2024-03-01"]), format=fmt, errors="coerce")
+    except (ValueError, TypeError) as exc:
+        raise MappingError(f"{where}: [source] datetime_format = {fmt!r} is not a strptime pattern ({exc}); "
+                           "e.g. \"%Y/%m/%d %H:%M\" or \"%m/%d/%Y %I:%M:%S %p\"") from None
+    has = lambda *codes: any(c in fmt for c in codes)  # noqa: E731
+    if not (has("%Y", "%y") and has("%m", "%b", "%B") and has("%d")):
+        raise MappingError(f"{where}: [source] datetime_format = {fmt!r} does not name a year, a month and a day "
+                           "(%Y, %m, %d); e.g. \"%Y/%m/%d %H:%M\"")
 
 
 def _crs(value: str, where: str) -> str:

@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..vocab import CHANNELS, SATISFACTION, STATUSES
 from .mapping import Mapping
-from .readers import MALFORMED, RawTable
+from .readers import MALFORMED, MAX_FIELD, TOO_LONG, RawTable
 from .times import EARLIEST, parse_times
 
 QUARANTINE_REASONS = {
+    "field_too_long": f"a field longer than {MAX_FIELD:,} characters (often an unclosed quote)",
     "malformed_row": "the line has the wrong number of fields",
     "missing_appeal_id": "no appeal id",
     "appeal_id_too_long": "the appeal id is longer than 64 characters",
     "duplicate_appeal_id": "the appeal id occurs earlier in the same file",
     "missing_created_at": "no creation time",
     "bad_created_at": "the creation time cannot be read, or is before 1990",
+    "created_at_out_of_range": "the creation time is before 1900 or after 2199 (a placeholder such as 9999-12-31)",
     "unmapped_status": "a status the mapping does not translate",
 }
 
@@ -40,6 +42,8 @@ WARNING_KINDS = {
     "missing_deadline": "no deadline",
     "bad_deadline_at": "the deadline cannot be read",
     "bad_closed_at": "the closing time cannot be read",
+    "deadline_at_out_of_range": "a deadline before 1900 or after 2199 (9999-12-31: 'no deadline'); stored as none",
+    "closed_at_out_of_range": "a closing time before 1900 or after 2199; stored empty",
     "closed_before_created": "closed before it was created",
     "closed_without_time": "closed or cancelled, but no closing time",
     "open_with_closed_time": "open, yet it has a closing time",
@@ -64,12 +68,15 @@ class Normalized:
     reason: pd.Series  # quarantine reason key, or None
     detail: pd.Series  # a sentence about the reason
     warnings: dict[str, pd.Series]  # kind -> boolean Series
+    layouts: dict[str, list[str]] = field(default_factory=dict)  # time field -> the layouts it was read with
+    undecided: list[str] = field(default_factory=list)  # time fields read month first for want of a clue
 
 
 def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.datetime) -> Normalized:
     n = len(table.records)
-    raw = pd.DataFrame.from_records(table.records, columns=[*table.columns, MALFORMED]) if n else pd.DataFrame(
-        columns=[*table.columns, MALFORMED])
+    markers = [MALFORMED, TOO_LONG]
+    raw = pd.DataFrame.from_records(table.records, columns=[*table.columns, *markers]) if n else pd.DataFrame(
+        columns=[*table.columns, *markers])
     raw.index = range(n)
     reason = pd.Series([None] * n, index=raw.index, dtype=object)
     detail = pd.Series([None] * n, index=raw.index, dtype=object)
@@ -91,6 +98,8 @@ def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.dateti
     def warn(mask: pd.Series, kind: str) -> None:
         warns[kind] = warns.get(kind, pd.Series(False, index=raw.index)) | mask.fillna(False).astype(bool)
 
+    too_long = raw[TOO_LONG].notna() & (raw[TOO_LONG] != "")
+    quarantine(too_long, "field_too_long", raw[TOO_LONG].astype(str))
     malformed = raw[MALFORMED].notna() & (raw[MALFORMED] != "")
     quarantine(malformed, "malformed_row", raw[MALFORMED].astype(str))
 
@@ -107,12 +116,16 @@ def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.dateti
     created_raw = _raw(raw, mapping.column("created_at"), n)
     read = parse_times(created_raw, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz)
     created = read.values
+    layouts, undecided = {}, []
+    _note_layouts("created_at", read, layouts, undecided)
     warn(read.ambiguous, "ambiguous_local_time")
     warn(read.nonexistent, "nonexistent_local_time")
     empty_created = created_raw.map(_blank)
     quarantine(empty_created, "missing_created_at", "no creation time")
+    quarantine(read.beyond, "created_at_out_of_range", created_raw.map(
+        lambda v: f"creation time {str(v)[:40]!r} is before 1900 or after 2199: a placeholder, not a time"))
     bad = created.isna() | (created < EARLIEST)
-    quarantine(bad, "bad_created_at", created_raw.map(lambda v: f"creation time {str(v)[:40]!r} cannot be read"))
+    quarantine(bad, "bad_created_at", created_raw.map(lambda v: _unreadable("creation time", v, read)))
     out["created_at"] = created
     warn(created > pd.Timestamp(now) + pd.Timedelta(days=1), "created_in_future")
 
@@ -120,10 +133,12 @@ def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.dateti
         values = _raw(raw, mapping.column(field), n)
         read = parse_times(values, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz)
         parsed = read.values
+        _note_layouts(field, read, layouts, undecided)
         warn(read.ambiguous, "ambiguous_local_time")
         warn(read.nonexistent, "nonexistent_local_time")
         given = ~values.map(_blank).astype(bool)
-        warn(given & parsed.isna(), f"bad_{field}")
+        warn(read.beyond, f"{field}_out_of_range")
+        warn(given & parsed.isna() & ~read.beyond, f"bad_{field}")
         out[field] = parsed
     warn(out["deadline_at"].isna(), "missing_deadline")
 
@@ -186,7 +201,24 @@ def normalize(table: RawTable, mapping: Mapping, *, city_tz: str, now: dt.dateti
     keep = ~bad_point & lon.notna() & lat.notna()
     out["lon"] = lon.where(keep)
     out["lat"] = lat.where(keep)
-    return Normalized(out, reason, detail, warns)
+    return Normalized(out, reason, detail, warns, layouts, undecided)
+
+
+def _note_layouts(name: str, read, layouts: dict, undecided: list) -> None:
+    if read.layouts:
+        layouts[name] = list(read.layouts)
+    if read.undecided:
+        undecided.append(name)
+
+
+def _unreadable(what: str, value, read) -> str:
+    """Why a time cannot be read; names the column's day/month order when the value reads only the other way."""
+    text = f"{what} {str(value)[:40]!r} cannot be read"
+    order = next((f for f in read.layouts if f.startswith(("%m/%d", "%d/%m", "%d.%m"))), None)
+    if order is not None:
+        first = "month" if order.startswith("%m") else "day"
+        text += f" as the column is read ({order}, {first} first)"
+    return text
 
 
 def _blank(value) -> bool:

@@ -4,7 +4,13 @@ Every record keeps the source's own column names and values (text, or what
 Excel holds), and its row number as a person would find it in the file: the
 spreadsheet row for CSV and Excel (the header is row 1), the position (from 1)
 in an Open311 list. A CSV row with the wrong number of fields is kept, marked
-malformed, so that the importer can quarantine it rather than lose it.
+malformed, so that the importer can quarantine it rather than lose it; so is a
+row with a field longer than ``MAX_FIELD`` characters (often an unclosed quote
+that swallowed the lines after it), marked ``TOO_LONG``.
+
+A file that is not what its format says (binary data given as CSV, a CSV given
+as a workbook, text that is not JSON as Open311) is refused with a message
+naming it: :class:`SourceFileError`.
 """
 
 from __future__ import annotations
@@ -12,10 +18,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MALFORMED = "__malformed__"
+TOO_LONG = "__too_long__"
+MAX_FIELD = 128 * 1024  # characters in one CSV field: more is not a value but a broken line
+_READ_LIMIT = 2**31 - 1  # the csv module's own limit while reading (a long field is quarantined, not fatal)
+# control characters that text never holds (tab, newlines and form feed aside)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 class SourceFileError(ValueError):
@@ -49,31 +61,66 @@ def read_source(path: str | Path, fmt: str) -> RawTable:
 
 def _decode(path: Path) -> str:
     raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):  # Chinese Excel exports are often GBK
+    encodings = ("utf-8-sig", "gb18030")  # Chinese Excel exports are often GBK
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ("utf-16",)  # Excel's "Unicode text" (the byte-order mark says which)
+    for encoding in encodings:
         try:
-            return raw.decode(encoding)
+            text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
+        _refuse_binary(path, text)
+        return text
     raise SourceFileError(f"{path}: neither UTF-8 nor GB18030 text")
+
+
+def _refuse_binary(path: Path, text: str) -> None:
+    """Binary data that happens to decode (a zip, an image) is not text: refuse it by name."""
+    sample = text[:65536]
+    controls = len(_CONTROL.findall(sample))
+    if "\x00" in sample or controls > max(2, len(sample) // 100):
+        kind = " (it looks like a zip archive, such as an .xlsx workbook)" if text.startswith("PK\x03\x04") else ""
+        raise SourceFileError(f"{path}: holds binary data, not text{kind}; check the file and [source] format "
+                              "in the mapping")
 
 
 def _read_csv(path: Path) -> RawTable:
     text = _decode(path)
+    previous = csv.field_size_limit(_READ_LIMIT)
+    try:
+        return _csv_records(path, text)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_records(path: Path, text: str) -> RawTable:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
         raise SourceFileError(f"{path}: empty file (no header row)") from None
+    if any(len(h) > MAX_FIELD for h in header):
+        raise SourceFileError(f"{path}: the header row holds a field longer than {MAX_FIELD:,} characters; "
+                              "it is not a CSV header (an unclosed quote?)")
     columns = [h.strip() for h in header]
     if len(set(columns)) != len(columns):
         dupes = sorted({c for c in columns if columns.count(c) > 1})
         raise SourceFileError(f"{path}: the header repeats column(s) {', '.join(dupes)}")
     table = RawTable(columns)
+    ended = reader.line_num
     for cells in reader:
-        row = reader.line_num  # the line where this record ends (records may span lines)
+        first, row = ended + 1, reader.line_num  # the lines where this record starts and ends
+        ended = row
         if not any(c.strip() for c in cells):
             continue  # a blank line is not a record
         record = dict(zip(columns, cells))
+        long = [(i, len(c)) for i, c in enumerate(cells) if len(c) > MAX_FIELD]
+        if long:
+            i, size = long[0]
+            name = columns[i] if i < len(columns) else f"extra field {i + 1}"
+            record[TOO_LONG] = (f"field {name!r} holds {size:,} characters (more than {MAX_FIELD:,}); "
+                                + (f"the record runs from line {first} to line {row}: an unclosed quote may have "
+                                   "swallowed the lines after it" if row > first else "not a value"))
         if len(cells) != len(columns):
             record[MALFORMED] = f"{len(cells)} fields where the header has {len(columns)}"
             if len(cells) > len(columns):

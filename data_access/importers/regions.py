@@ -18,7 +18,11 @@ field, the feature or the code; nothing is written when it is raised):
 5. the coordinate system (see below); after conversion to WGS84 an invalid
    geometry is repaired (``shapely.make_valid``, keeping its polygonal parts)
    and its code listed in ``repaired``; one with no area left stops the import;
-6. no code in the file may belong to a stored region of another level (a code
+   so does a CRS that contradicts the coordinates (:func:`_check_plausible`:
+   degrees declared as a projected CRS, a converted layer outside the CRS's
+   area of use or far from the regions already loaded);
+6. a stored region's outline is not replaced by one far from it (the CRS is
+   wrong, not the region); no code in the file may belong to a stored region of another level (a code
    names one region across all levels; silently turning a district into a
    street would orphan its streets); then parents (see below);
 7. one transaction: new codes are inserted, changed rows updated, identical
@@ -68,7 +72,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 
 from geo.crs import out_of_china, to_wgs84, transform_geometry
 from geo.placement import RegionIndex
@@ -89,6 +93,11 @@ _IN_CHUNK = 500  # codes per IN (...) list
 _WRITE_CHUNK = 5_000
 _POLYGONAL = (3, 6)  # shapely type ids: Polygon, MultiPolygon
 _SHOW = 10  # codes named in a message
+# how far (degrees) a converted layer may lie outside its CRS's area of use, and at least
+# how far from the regions already loaded, before its CRS is taken to contradict its coordinates
+_AREA_OF_USE_MARGIN = 1.0
+_TERRITORY_MARGIN = 5.0
+_MOVE_MIN = 0.01
 
 
 class RegionImportError(ValueError):
@@ -223,6 +232,7 @@ def import_regions(
     else:
         used = "wgs84"
         warnings["crs_assumed_wgs84"] += len(codes)
+    source_bounds = shapely.total_bounds(geoms)
     try:
         geoms = np.asarray(to_wgs84(geoms, used), dtype=object)
     except Exception as exc:  # noqa: BLE001 - ValueError, pyproj's ProjError, ...
@@ -233,6 +243,7 @@ def import_regions(
             f"{file}: after converting from {_short(used)} the coordinates are not longitude/latitude "
             f"(bounds {', '.join(_num(b) for b in bounds)}); check the CRS and pass --crs"
         )
+    _check_plausible(file, used, "--crs" if crs is not None else "the file", source_bounds, bounds, engine)
     is_wgs = _is_wgs84(used)
     centre = ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
     if is_wgs and crs is None and not bool(out_of_china(*centre)):
@@ -269,6 +280,13 @@ def import_regions(
         raise RegionImportError(
             f"{file}: codes already used by regions of another level (field {code_field!r}): {_list(clash)}; "
             "a code names one region across all levels, so give these regions codes of their own"
+        )
+    moved = [c for i, c in enumerate(codes) if c in existing and _moved_far(existing[c]["geometry"], geoms[i])]
+    if moved:
+        raise RegionImportError(
+            f"{file}: converted from {_short(used)}, the new outline of code(s) {_list(moved)} lies far from the "
+            "stored one; a region's outline is corrected, not moved across the map, so the CRS is probably wrong "
+            "(check it and pass --crs); nothing was written"
         )
     file_codes = set(codes)
     without_parent: list[str] = []
@@ -440,6 +458,94 @@ def _check_crs(file: str, crs: str) -> None:
         raise RegionImportError(
             f"{file}: unknown --crs {crs!r}; expected wgs84, gcj02, bd09 or EPSG:NNNN"
         ) from exc
+
+
+def _check_plausible(file: str, crs: str, declared_by: str, source_bounds, bounds, engine: Engine) -> None:
+    """Refuse a layer whose place after conversion shows that its CRS contradicts its coordinates.
+
+    Three signs, each enough: a projected CRS (metres, feet) whose coordinates all
+    lie within 180 × 90 units of its origin, i.e. longitude/latitude degrees read
+    as metres (the whole layer would be a speck); a converted extent outside the
+    CRS's area of use; a converted extent far from the regions already loaded.
+    """
+    crs_obj = _pyproj_crs(crs)
+    shown = _short(crs)
+    where = f"{_fmt_extent(bounds)}"
+    if crs_obj is not None and not crs_obj.is_geographic:
+        minx, miny, maxx, maxy = source_bounds
+        if minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90:
+            raise RegionImportError(
+                f"{file}: {declared_by} says the coordinates are in {shown}, a projected CRS, but they look like "
+                f"longitude/latitude degrees (x {_num(minx)}…{_num(maxx)}, y {_num(miny)}…{_num(maxy)}); read as "
+                f"{shown} the whole layer would be a speck at {where}. Pass --crs wgs84 (or the CRS they are "
+                "really in); nothing was written"
+            )
+    use = getattr(crs_obj, "area_of_use", None) if crs_obj is not None else None
+    if use is not None and use.west <= use.east:
+        area = (use.west, use.south, use.east, use.north)
+        if _gap(bounds, area) > _AREA_OF_USE_MARGIN:
+            raise RegionImportError(
+                f"{file}: converted from {shown} ({declared_by}), the layer lies at {where}, outside the area "
+                f"where {shown} is used ({_fmt_extent(area)}); the CRS is probably wrong: check it and pass --crs; "
+                "nothing was written"
+            )
+    territory = _territory_extent(engine)
+    if territory is not None:
+        margin = max(_TERRITORY_MARGIN, territory[2] - territory[0], territory[3] - territory[1])
+        if _gap(bounds, territory) > margin:
+            raise RegionImportError(
+                f"{file}: converted from {shown} ({declared_by}), the layer lies at {where}, far from the regions "
+                f"already loaded ({_fmt_extent(territory)}); the CRS is probably wrong: check it and pass --crs; "
+                "nothing was written"
+            )
+
+
+def _pyproj_crs(crs: str):
+    """The ``pyproj.CRS`` of ``crs``, or None for a named Chinese system (wgs84, gcj02, bd09)."""
+    if isinstance(crs, str) and crs.strip().lower() in ("wgs84", "wgs-84", "gcj02", "bd09"):
+        return None
+    try:
+        import pyproj
+
+        return pyproj.CRS.from_user_input(crs)
+    except Exception:  # noqa: BLE001 - not something pyproj knows: nothing to check against
+        return None
+
+
+def _gap(a, b) -> float:
+    """The distance in degrees along the larger axis between two extents (0 when they touch or overlap)."""
+    dx = max(a[0] - b[2], b[0] - a[2], 0.0)
+    dy = max(a[1] - b[3], b[1] - a[3], 0.0)
+    return float(max(dx, dy))
+
+
+def _fmt_extent(b) -> str:
+    return f"lon {b[0]:.4g}…{b[2]:.4g}, lat {b[1]:.4g}…{b[3]:.4g}"
+
+
+def _territory_extent(engine: Engine) -> tuple[float, float, float, float] | None:
+    """The extent of the stored regions' centroids, or None when none is stored."""
+    stmt = select(func.min(regions.c.centroid_lon), func.min(regions.c.centroid_lat),
+                  func.max(regions.c.centroid_lon), func.max(regions.c.centroid_lat)).where(
+        regions.c.centroid_lon.is_not(None), regions.c.centroid_lat.is_not(None))
+    with engine.connect() as conn:
+        row = conn.execute(stmt).one()
+    if row[0] is None:
+        return None
+    return tuple(float(v) for v in row)
+
+
+def _moved_far(stored_wkb, new) -> bool:
+    """True when a new outline does not come near the stored one: it lies outside the stored
+    outline's extent grown on every side by that extent's larger side (0.01° at least)."""
+    if stored_wkb is None:
+        return False
+    old = shapely.from_wkb(bytes(stored_wkb), on_invalid="ignore")
+    if old is None or old.is_empty:
+        return False
+    minx, miny, maxx, maxy = old.bounds
+    grow = max(maxx - minx, maxy - miny, _MOVE_MIN)
+    return not shapely.intersects(new, shapely.box(minx - grow, miny - grow, maxx + grow, maxy + grow))
 
 
 def _is_wgs84(crs: str) -> bool:

@@ -19,11 +19,15 @@ class ImportReport:
     quarantine_reasons: Counter = field(default_factory=Counter)
     warnings: Counter = field(default_factory=Counter)
     quarantine_file: str | None = None
+    # added keys (the ones above are the contract and stay as they are)
+    warning_rows: dict = field(default_factory=dict)  # kind -> the first rows (file row numbers) it applies to
+    time_formats: dict = field(default_factory=dict)  # time field -> the layouts its column was read with
+    time_order_undecided: list = field(default_factory=list)  # time fields read month first for want of a clue
     report_file: str | None = None
     source: str = ""
 
     def as_dict(self) -> dict:
-        """The command-line contract: exactly these keys."""
+        """The command-line contract: these keys, in this order; keys are only ever added at the end."""
         return {
             "read": self.read,
             "inserted": self.inserted,
@@ -33,6 +37,9 @@ class ImportReport:
             "quarantine_reasons": dict(sorted(self.quarantine_reasons.items())),
             "warnings": dict(sorted(self.warnings.items())),
             "quarantine_file": self.quarantine_file,
+            "warning_rows": dict(sorted(self.warning_rows.items())),
+            "time_formats": dict(self.time_formats),
+            "time_order_undecided": list(self.time_order_undecided),
         }
 
     @property

@@ -18,6 +18,17 @@ its two instants; a non-existent one is moved forward by the length of the gap
 becomes 02:45). Both are readable times, never dropped; ``parse_times`` says
 which values were either, so the importer can flag them. This holds whether or
 not the source's zone is the city's.
+
+One reading per column: once the column's best layout puts the month first
+(``11/22/2026``), no value of that column is read day first, and the other way
+round; a value that only reads in the other order is unreadable (and the
+importer flags it), never read differently from its neighbours. When every
+value reads both ways the column is read month first and ``undecided`` says so.
+``layouts`` names the layouts the column was read with, for the import report.
+
+Times before 1900 or from 2200 on (``0001-01-01``, ``9999-12-31``: placeholders,
+not times) are beyond what the dashboard stores; they come out as NaT with
+``beyond`` set, so the importer can quarantine or flag them by row.
 """
 
 from __future__ import annotations
@@ -28,6 +39,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..clock import END_OF_TIME, FIRST_TIME
+
 CANDIDATE_FORMATS = (
     "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
     "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M",
@@ -36,14 +49,26 @@ CANDIDATE_FORMATS = (
     "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%Y%m%d%H%M%S", "%Y%m%d%H%M", "%Y%m%d",
     "%m/%d/%Y", "%d/%m/%Y", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d",
 )
+MONTH_FIRST = frozenset(f for f in CANDIDATE_FORMATS if f.startswith("%m/%d"))
+DAY_FIRST = frozenset(f for f in CANDIDATE_FORMATS if f.startswith(("%d/%m", "%d.%m")))
 _OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
 EARLIEST = pd.Timestamp("1990-01-01")
+# the times the dashboard stores: outside them a value is a placeholder (9999-12-31), not a time
+LOWEST = pd.Timestamp(FIRST_TIME)
+LATEST = pd.Timestamp(END_OF_TIME)  # exclusive
+ISO_LAYOUT = "ISO 8601"
+EPOCH_LAYOUT = "Unix seconds/milliseconds"
+OFFSET_LAYOUT = "ISO 8601 with offset"
+NATIVE_LAYOUT = "spreadsheet date-time"
 
 
 class ParsedTimes(NamedTuple):
     values: pd.Series  # naive city-local datetime64, NaT where empty or unreadable
     ambiguous: pd.Series  # bool: a source-local time that occurs twice (read as the earlier)
     nonexistent: pd.Series  # bool: a source-local time in a gap (moved forward by the gap)
+    beyond: pd.Series  # bool: a readable time before LOWEST or from LATEST on (NaT in values)
+    layouts: tuple[str, ...] = ()  # the layouts the column was read with, most values first
+    undecided: bool = False  # every day/month value read both ways: month first was taken
 
 
 def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: str) -> ParsedTimes:
@@ -55,7 +80,8 @@ def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: 
     native = values.map(lambda v: isinstance(v, (dt.datetime, dt.date)) and not isinstance(v, bool))
     if native.any():  # an Excel cell holding a date-time
         stamps = pd.to_datetime(values[native].map(_as_datetime), errors="coerce")
-        out[native] = flags.note(_to_city(stamps, source_tz, city_tz))
+        flags.used(NATIVE_LAYOUT, stamps)
+        out[native] = flags.note(_to_city(flags.in_range(stamps), source_tz, city_tz))
     text = values[~native].map(lambda v: "" if v is None else str(v).strip())
     text = text[text != ""]
     if text.empty:
@@ -65,35 +91,56 @@ def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: 
         return flags.result(out.dt.floor("s"))
     aware = text.str.contains(_OFFSET, regex=True)
     if aware.any():
-        parsed = pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True)
+        parsed = flags.in_range(pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True))
+        flags.used(OFFSET_LAYOUT, parsed)
         out[parsed.index] = parsed.dt.tz_convert(city_tz).dt.tz_localize(None)
     rest = text[~aware]
-    rest = _epochs(rest, out, city_tz)
+    rest = _epochs(rest, out, city_tz, flags)
     if not rest.empty:
         iso = pd.to_datetime(rest, format="ISO8601", errors="coerce")
         ok = iso.notna()
-        out[iso[ok].index] = flags.note(_to_city(iso[ok], source_tz, city_tz))
+        flags.used(ISO_LAYOUT, iso)
+        out[iso[ok].index] = flags.note(_to_city(flags.in_range(iso[ok]), source_tz, city_tz))
         rest = rest[~ok]
+    candidates = list(CANDIDATE_FORMATS)
     while not rest.empty:
         best, best_parsed = None, None
-        for candidate in CANDIDATE_FORMATS:
+        for candidate in candidates:
             parsed = pd.to_datetime(rest, format=candidate, errors="coerce")
             if best_parsed is None or parsed.notna().sum() > best_parsed.notna().sum():
                 best, best_parsed = candidate, parsed
         if best is None or best_parsed.notna().sum() == 0:
             break
+        if best in MONTH_FIRST or best in DAY_FIRST:
+            # one reading per column: the other order is out for every value that is left
+            other = DAY_FIRST if best in MONTH_FIRST else MONTH_FIRST
+            flags.undecided = flags.undecided or _reads_both_ways(rest[best_parsed.notna()], best, other)
+            candidates = [c for c in candidates if c not in other]
+        candidates.remove(best)
         ok = best_parsed.notna()
-        out[best_parsed[ok].index] = flags.note(_to_city(best_parsed[ok], source_tz, city_tz))
+        flags.used(best, best_parsed)
+        out[best_parsed[ok].index] = flags.note(_to_city(flags.in_range(best_parsed[ok]), source_tz, city_tz))
         rest = rest[~ok]
     return flags.result(out.dt.floor("s"))
 
 
+def _reads_both_ways(text: pd.Series, chosen: str, other: frozenset) -> bool:
+    """True when every value read with ``chosen`` (day/month order) reads the other way round too."""
+    twin = chosen.replace("%m/%d", "%D1").replace("%d/%m", "%m/%d").replace("%D1", "%d/%m")
+    if twin not in other:
+        return False
+    return bool(pd.to_datetime(text, format=twin, errors="coerce").notna().all())
+
+
 class _Flags:
-    """Collects which rows held an ambiguous or a non-existent local time."""
+    """Collects which rows held an ambiguous, a non-existent or an out-of-range time, and the layouts used."""
 
     def __init__(self, index) -> None:
         self.ambiguous = pd.Series(False, index=index)
         self.nonexistent = pd.Series(False, index=index)
+        self.beyond = pd.Series(False, index=index)
+        self.layouts: dict[str, int] = {}
+        self.undecided = False
 
     def note(self, converted: tuple[pd.Series, pd.Series, pd.Series]) -> pd.Series:
         values, ambiguous, nonexistent = converted
@@ -101,8 +148,23 @@ class _Flags:
         self.nonexistent[nonexistent[nonexistent].index] = True
         return values
 
+    def in_range(self, parsed: pd.Series) -> pd.Series:
+        """``parsed`` with the times before LOWEST or from LATEST on made NaT (and noted)."""
+        naive = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
+        out = (naive < LOWEST) | (naive >= LATEST)
+        if out.any():
+            self.beyond[out[out].index] = True
+            parsed = parsed.where(~out)
+        return parsed.dt.as_unit("ns")
+
+    def used(self, layout: str, parsed: pd.Series) -> None:
+        read = int(parsed.notna().sum())
+        if read:
+            self.layouts[layout] = self.layouts.get(layout, 0) + read
+
     def result(self, values: pd.Series) -> ParsedTimes:
-        return ParsedTimes(values, self.ambiguous, self.nonexistent)
+        layouts = tuple(sorted(self.layouts, key=lambda k: -self.layouts[k]))
+        return ParsedTimes(values, self.ambiguous, self.nonexistent, self.beyond, layouts, self.undecided)
 
 
 def _as_datetime(value):
@@ -113,12 +175,14 @@ def _as_datetime(value):
 
 def _parse_with(text: pd.Series, fmt: str, source_tz: str, city_tz: str, flags: _Flags) -> pd.Series:
     parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc="%z" in fmt)
+    flags.used(fmt, parsed)
+    parsed = flags.in_range(parsed)
     if "%z" in fmt:
         return parsed.dt.tz_convert(city_tz).dt.tz_localize(None)
     return flags.note(_to_city(parsed, source_tz, city_tz))
 
 
-def _epochs(text: pd.Series, out: pd.Series, city_tz: str) -> pd.Series:
+def _epochs(text: pd.Series, out: pd.Series, city_tz: str, flags: _Flags) -> pd.Series:
     """Unix seconds (10 digits) or milliseconds (13 digits); returns what is left to parse."""
     digits = text.str.fullmatch(r"\d{10}|\d{13}")
     if not digits.any():
@@ -126,6 +190,8 @@ def _epochs(text: pd.Series, out: pd.Series, city_tz: str) -> pd.Series:
     numbers = text[digits].astype("int64")
     unit_ms = text[digits].str.len() == 13
     stamps = pd.to_datetime(numbers.where(~unit_ms, numbers // 1000), unit="s", utc=True)
+    flags.used(EPOCH_LAYOUT, stamps)
+    stamps = flags.in_range(stamps)
     out[stamps.index] = stamps.dt.tz_convert(city_tz).dt.tz_localize(None)
     return text[~digits]
 
