@@ -23,6 +23,7 @@ from data_access.sor_views import ensure_views
 from data_access.store import make_engine
 from tests import demo
 from tests.conftest import CITY_TZ, ROOT, sign_in
+from tests.html_tables import all_tables, html_tables
 
 ROUTER = """
 import streamlit as st
@@ -85,7 +86,7 @@ def _sor(engine, fn, *args, **kw):
 
 
 def _warning_table(at: AppTest) -> pd.DataFrame:
-    return at.dataframe[0].value
+    return html_tables(at)["warnings"]
 
 
 def test_the_page_lists_red_then_yellow_with_totals_from_the_system_of_record(page, city):
@@ -112,7 +113,7 @@ def test_counts_by_unit_match_and_filters_go_through_the_url(page, city, by):
     _, engine, as_of = city
     counts = _sor(engine, alerts.warning_counts, Scope.whole(), Period.all_time(), as_of, by)
     at = page("alerts", as_of=as_of.isoformat())
-    shown = at.dataframe[1 if by == "department" else 2].value
+    shown = html_tables(at)[f"counts-{by}"]
     assert shown["超期"].tolist() == counts["red"].tolist()
     assert shown["临期"].tolist() == counts["yellow"].tolist()
     assert shown["超期"].tolist() == sorted(shown["超期"], reverse=True)  # the worst first
@@ -168,7 +169,7 @@ def test_a_filter_keeps_its_value_when_two_units_share_a_name(page, city):
 
 def _frame(at: AppTest, column: str, nth: int = 0) -> pd.DataFrame:
     """The ``nth`` table of the page that has ``column``."""
-    return [d.value for d in at.dataframe if column in d.value.columns][nth]
+    return [d.value for d in all_tables(at) if column in d.value.columns][nth]
 
 
 def test_the_supervision_tab_counts_only_the_filtered_appeals(page, city):
@@ -193,7 +194,7 @@ def test_the_supervision_tab_counts_only_the_filtered_appeals(page, city):
         whole_stats = _sor(engine, sq.supervision_stats, Scope.whole(), Period.all_time(), as_of, "street")
         assert _frame(at, "按时答复率%", 1)["名称"].tolist() == [street_name] != whole_stats["name"].tolist()
         candidates = _sor(engine, sq.unsatisfied_candidates, Scope.whole(), Period.all_time(), as_of, filters=filters)
-        shown = [d.value for d in at.dataframe if "回访时间" in d.value.columns]
+        shown = [d.value for d in all_tables(at) if "回访时间" in d.value.columns]
         assert (shown[0]["工单号"].tolist() if shown else []) == candidates["appeal_id"].tolist()
         # the tab says plainly which appeals it counts
         note = " ".join(i.value for i in at.info)
