@@ -99,13 +99,15 @@ footer { display: none !important; }
 _HEADER_ROOM = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 3.75rem; }
-.st-key-screen-head [data-testid="stColumn"]:last-child { min-width: 400px; }
+.st-key-screen-head > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
+  > [data-testid="stColumn"]:last-child { min-width: 400px; }
 @media (max-width: 1600px) {
   [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [class*="st-key-tile-"]) { flex-wrap: wrap; }
   [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [class*="st-key-tile-"]) > [data-testid="stColumn"] {
     min-width: calc(25% - 1rem); }
-  .st-key-screen-panels > [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
-  .st-key-screen-panels > [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: 100%; }
+  .st-key-screen-panels > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-screen-panels > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
+    > [data-testid="stColumn"] { min-width: 100%; }
 }
 </style>
 """
