@@ -223,7 +223,7 @@ PERSONAL_DATA_VIEWS = ("case_detail", "case_events")
 EXPORTS = ("case_file",)
 # what a wall screen (a kiosk grant, ``Grant.screen_only``) may read: the big screen's own queries, no more
 SCREEN_VIEWS = ("region", "level_counts", "kpis", "children", "daily_trend", "category_counts", "channel_counts",
-                "newest_overdue", "heat_bins", "shapes")
+                "newest_overdue", "heat_bins", "shapes", "emerging_hotspots")
 
 
 # Who a deferred download runs for. Streamlit runs a download's callable in a

@@ -234,3 +234,29 @@ def test_every_tile_links_to_a_list_of_its_size(app, demo_env):
                 part = cases.case_count(conn, Scope.whole(), period, as_of, q["figure"], part="numerator")
                 assert fmt.rate(part / count if count else None) == tiles[label], label
     engine.dispose()
+
+
+def test_a_kiosk_gets_the_big_screen_and_a_refusal_on_every_other_page(demo_env, monkeypatch):
+    from data_access import auth
+    from data_access.store import make_engine
+    from tests.html_tables import all_tables
+    from ui.auth import KIOSK_REFUSAL
+
+    for name, value in demo_env.items():
+        monkeypatch.setenv(name, value)
+    engine = make_engine(demo_env["APPEALS_DB_URL"])
+    token = auth.create_kiosk_token(engine, "210300", label="AppTest wall")
+    engine.dispose()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["kiosk"] = token
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(at.metric) == 8 and not at.download_button
+    shown = html_tables(at)
+    assert set(shown) == {"ranking", "newest-overdue"} and "工单" not in shown["ranking"].columns
+    for page in ("region", "alerts", "cases", "case", "audit"):
+        at.switch_page(str(ROOT / "pages" / f"{page}.py"))
+        at.query_params.update({"figure": "received", "id": "GD20260101000001"})
+        at.run()
+        assert [e.value for e in at.error] == [KIOSK_REFUSAL], page
+        assert not at.metric and not all_tables(at) and not at.download_button and not at.get("plotly_chart"), page

@@ -316,3 +316,14 @@ def test_url_values_are_escaped(page):
     text = _html(at)
     assert "<img" not in text and "&lt;img" in text
     assert _title_count(at) == 0
+
+
+@pytest.mark.parametrize("which, params", [("cases", {"figure": "received", "period": "7d"}),
+                                           ("case", {"id": "GD20260101000001"})])
+def test_a_kiosk_grant_reads_no_list_and_no_case_whichever_way_the_page_is_reached(page, city, which, params):
+    """The query layer refuses a wall screen everything but the big screen's figures (app.py refuses the
+    page itself before; this router goes around it)."""
+    at = page(which, role="kiosk", **params)
+    assert any("大屏令牌只能查看指挥大屏" in e.value or "不能查看工单详情" in e.value for e in at.error), [
+        e.value for e in at.error]
+    assert not html_tables(at) and not at.dataframe and not at.download_button and not at.metric
