@@ -140,6 +140,7 @@ def screen() -> None:
                 links["详情"] = "查看"
             fresh_red = alerts.newly_red(overdue["deadline_at"], as_of, 60).tolist()
             tables.html_table(rows, name="newest-overdue", links=links, right=["超期"], height=420 - banner // 2,
-                              row_classes=["new-red" if red else "" for red in fresh_red])
+                              row_classes=["new-red" if red else "" for red in fresh_red],
+                              clip=["类别", "街道", "承办单位"])
 
 screen()

@@ -70,6 +70,9 @@ def test_the_big_screen_of_a_kiosk_has_no_download_toolbar_or_links(server, chro
     tables = main.locator("table.tbl")
     assert tables.count() == 2
     assert main.locator("a[href]").count() == 0  # nothing leads to a list
+    # a wall cannot scroll: every column of both tables is in view (long names are cut short with "…")
+    sizes = tables.evaluate_all("ts => ts.map(t => [t.parentElement.scrollWidth, t.parentElement.clientWidth])")
+    assert all(scroll <= client for scroll, client in sizes), sizes
     # hovering each table and the map shows no toolbar (download, search, full screen)
     for target in (tables.nth(0), tables.nth(1), main.locator('[data-testid="stDeckGlJsonChart"]')):
         target.hover()

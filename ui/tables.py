@@ -101,6 +101,10 @@ def _cell(value, link_text: str | None) -> str:
     return html.escape(str(value))
 
 
+def _clipped(cell: str) -> str:
+    return f'<span class="clip" title="{cell}">{cell}</span>' if "<" not in cell else cell
+
+
 def _sort_key(value):
     if isinstance(value, Link):
         return value.text
@@ -136,12 +140,13 @@ def html_table(df: pd.DataFrame, **options) -> None:
 
 def table_html(df: pd.DataFrame, *, name: str, links: dict[str, str] | None = None, right=(),
                height: int | None = None, row_classes: list[str] | None = None, sort: str | None = None,
-               wide=(), query: dict | None = None) -> str:
+               wide=(), clip=(), query: dict | None = None) -> str:
     """``df`` as an HTML table (``data-table=name``). ``links``: columns that hold URLs, shown as the given
     text (a ``Link`` cell shows its own text); numbers and ``right`` columns are right-aligned; ``height``:
     at most this many pixels, then the table scrolls inside; ``row_classes``: a CSS class per row (e.g.
     ``red``); ``sort``: a URL parameter that sorts the table by a column (its headers link to it); ``wide``:
-    columns of long text; ``query``: the page's URL parameters (for ``sort``)."""
+    columns of long text; ``clip``: columns cut short with "…" (the whole text on hover), so that a table
+    fits its panel on a wall screen, which cannot scroll; ``query``: the page's URL parameters (for ``sort``)."""
     links, query = links or {}, query or {}
     classes = list(row_classes) if row_classes is not None else [""] * len(df)
     current, descending = None, True
@@ -156,7 +161,8 @@ def table_html(df: pd.DataFrame, *, name: str, links: dict[str, str] | None = No
                    for c in df.columns)
     body = []
     for row_class, row in zip(classes, df.itertuples(index=False)):
-        cells = "".join(f"<td{align[c]}>{_cell(v, links.get(c))}</td>" for c, v in zip(df.columns, row))
+        cells = "".join(f"<td{align[c]}>{_clipped(_cell(v, links.get(c))) if c in clip else _cell(v, links.get(c))}"
+                        "</td>" for c, v in zip(df.columns, row))
         body.append(f'<tr class="{html.escape(row_class)}">{cells}</tr>' if row_class else f"<tr>{cells}</tr>")
     style = f' style="max-height: {int(height)}px"' if height else ""
     return (f'<div class="tbl-wrap"{style}><table class="tbl" data-table="{html.escape(name)}">'
