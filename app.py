@@ -33,4 +33,7 @@ else:
     auth.set_cookie_script()
     if not principal.is_kiosk:
         auth.account_box(principal)
-    boot.run_routed(navigation.run)
+    if principal.is_kiosk and navigation.url_path != "":  # a kiosk shows the big screen (the default page) only
+        boot.run_routed(auth.kiosk_refusal)
+    else:
+        boot.run_routed(navigation.run)

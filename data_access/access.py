@@ -38,7 +38,9 @@ class Grant:
     (on a case's detail only); ``export``: may download lists; ``case_detail``:
     may open one appeal; ``supervise_levels``: the 督办 levels the person may
     issue (street, district, city: their own level and below; none: may not
-    supervise or record answers).
+    supervise or record answers); ``screen_only``: a wall screen (kiosk), which
+    may read the big screen's figures and nothing else (no list of appeals
+    behind a figure, no warning list, no drill-down page).
     """
 
     region_code: str | None
@@ -46,6 +48,7 @@ class Grant:
     export: bool = True
     case_detail: bool = True
     supervise_levels: tuple[str, ...] = ()
+    screen_only: bool = False
 
     @property
     def is_whole(self) -> bool:

@@ -223,6 +223,9 @@ def token(fresh: Freshness) -> Token:
 GRANT_KEY = "access_grant"
 PERSONAL_DATA_VIEWS = ("case_detail", "case_events")
 EXPORTS = ("case_file",)
+# what a wall screen (a kiosk grant, ``Grant.screen_only``) may read: the big screen's own queries, no more
+SCREEN_VIEWS = ("region", "level_counts", "kpis", "children", "daily_trend", "category_counts", "channel_counts",
+                "newest_overdue", "heat_bins", "shapes", "emerging_hotspots")
 
 
 # Who a deferred download runs for. Streamlit runs a download's callable in a
@@ -293,6 +296,8 @@ def _guarded(fn):
         bound = signature.bind(*args, **kwargs)
         given = bound.arguments
         grant = current_grant()
+        if grant.screen_only and fn.__name__ not in SCREEN_VIEWS:
+            raise access.NoAccess("大屏令牌只能查看指挥大屏。")
         key = given.get("key")
         if "scope" in given:
             _check_scope(key, grant, given["scope"])

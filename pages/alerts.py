@@ -60,7 +60,7 @@ def page() -> None:
         if rows.empty:
             widgets.empty_state("该范围与条件下没有超期或临期的在办工单。")
         else:
-            selected = ui.warning_table(rows, view)
+            listed = ui.warning_table(rows, view)
             shown_all = totals["red"] + totals["yellow"]
             if shown_all > len(rows):
                 st.caption(f"列表含截止时间最早的 {len(rows):,} 件（共 {shown_all:,} 件），请用筛选缩小范围。")
@@ -68,8 +68,8 @@ def page() -> None:
             if grant.export and not view.kiosk:
                 ui.export_button(rows, as_of, name, scope.code)
             if grant.supervise and not view.kiosk:
-                widgets.panel_title("督办", "勾选工单，或督办列表中尚未督办的全部工单")
-                supervise.supervise_form(ui.supervise_choices(selected, rows), cfg)
+                widgets.panel_title("督办", "选择工单，或督办列表中尚未督办的全部工单")
+                supervise.supervise_form(ui.supervise_choices(rows), cfg, pick=listed)
     with by_unit:
         left, right = st.columns(2)
         with left:

@@ -51,7 +51,7 @@ def screen() -> None:
     period = view.resolve_period(today)
     period_label = view.period_label()
 
-    head, pick = st.columns([5, 2], vertical_alignment="center")
+    head, pick = st.container(key="screen-head").columns([5, 2], vertical_alignment="center")
     with head:
         widgets.header(f"{scope_name} · 党群一张网诉求指挥中心", scope_name, fresh, cfg.timezone, moment=moment)
     chosen = pick.segmented_control("时间范围", list(params.PERIOD_LABELS),
@@ -88,15 +88,15 @@ def screen() -> None:
         ("duesoon", "临期 · 全部在办", fmt.count(stock["due_soon_open"]), "due_soon_open", "全部在办"),
     ]
     for column, (tkey, label, value, ind, plabel) in zip(st.columns(len(tiles)), tiles):
+        url = None
         if not view.kiosk:  # staff can open the appeals behind every tile
             figure, list_period = lists.get(tkey, (ind, None))
             url = figure_url(figure, view, as_of, region=scope.code,
                              period={"period": list_period} if list_period else None)
-            label = f"[{label}]({url})"
-        widgets.tile(column, tkey, label, value, widgets.indicator_help(ind, plabel, scope_name, as_of))
+        widgets.tile(column, tkey, label, value, widgets.indicator_help(ind, plabel, scope_name, as_of), url)
 
     # -- panels around the map ---------------------------------------------
-    left, centre, right = st.columns([1.05, 2.5, 1.25])
+    left, centre, right = st.container(key="screen-panels").columns([1.05, 2.5, 1.25])
     with left:
         last30 = Period.preset("30d", today)
         widgets.panel_title("近30天受理与办结", "按日")
@@ -118,11 +118,12 @@ def screen() -> None:
         level, order, ranking = tables.ranking(key, scope, period, as_of)
         widgets.panel_title(f"{level}排名", f"{period_label} · {order}")
         shown = tables.shown(ranking)
-        config = dict(tables.RANKING_COLUMNS)
+        links = {}
         if not view.kiosk:
             shown["工单"] = [figure_url("received", view, as_of, region=c) for c in ranking["code"]]
-            config["工单"] = st.column_config.LinkColumn(display_text="明细", width="small")
-        widgets.table(shown, height=420 - banner // 2, column_config=config)
+            links["工单"] = "明细"
+        tables.html_table(shown, name="ranking", links=links, right=list(tables.RANKING_FORMATS),
+                          height=420 - banner // 2)
         widgets.panel_title("最新超期工单", "在办 · 不含个人信息")
         if not view.kiosk:
             carried = {**view.carried(), "period": "all", "region": scope.code}
@@ -133,12 +134,13 @@ def screen() -> None:
             widgets.empty_state("目前没有超期在办的工单。")
         else:
             rows = tables.overdue_rows(overdue)
-            config = None
+            links = {}
             if not view.kiosk:
                 rows["详情"] = [params.link("case", id=a) for a in overdue["appeal_id"]]
-                config = {"详情": st.column_config.LinkColumn(display_text="查看", width="small")}
+                links["详情"] = "查看"
             fresh_red = alerts.newly_red(overdue["deadline_at"], as_of, 60).tolist()
-            widgets.table(tables.highlight(rows, fresh_red), height=420 - banner // 2, column_config=config)
-
+            tables.html_table(rows, name="newest-overdue", links=links, right=["超期"], height=420 - banner // 2,
+                              row_classes=["new-red" if red else "" for red in fresh_red],
+                              clip=["类别", "街道", "承办单位"])
 
 screen()

@@ -14,7 +14,7 @@ import streamlit as st
 from data_access import cached
 from data_access.cases import CaseRequestError
 from data_access.queries import UnknownRegion
-from ui import boot, params, theme, widgets
+from ui import boot, params, tables, theme, widgets
 from ui import cases as ui
 from ui import format as fmt
 
@@ -83,10 +83,9 @@ def page() -> None:
         widgets.empty_state("该指标下没有工单。", "换一个时间段或范围试试。")
         return
     back = ui.list_url(view, req, page_no)
-    table, config = ui.screen_table(rows, back)
+    table = ui.screen_table(rows, back)
     first = (page_no - 1) * ui.PAGE_SIZE + 1
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config,
-                 height=min(38 + 35 * len(table), 38 + 35 * 18), key="case_table")
+    tables.html_table(table, name="cases", right=["超期"], wide=["诉求内容", "地址"], height=38 + 32 * 18)
     left, right = st.columns([2, 3], vertical_alignment="center")
     left.caption(f"第 {page_no} / {n_pages} 页 · 第 {fmt.count(first)}–{fmt.count(first + len(table) - 1)} 件，"
                  f"共 {fmt.count(n)} 件")

@@ -50,10 +50,8 @@ def test_newly_red_lights_the_last_minute():
     deadlines = pd.Series([now - dt.timedelta(seconds=30), now - dt.timedelta(minutes=5), now + dt.timedelta(hours=1)])
     assert alerts.newly_red(deadlines, now).tolist() == [True, False, False]
     df = pd.DataFrame({"工单号": ["a", "b", "c"]})
-    styled = tables.highlight(df, [True, False, False])
-    html = styled.to_html()
-    assert html.count(tables.NEW_RED_STYLE.split(";")[0]) == 1
-    assert tables.highlight(df, [False, False, False]) is df
+    html = tables.table_html(df, name="t", row_classes=["new-red", "", ""])
+    assert html.count('class="new-red"') == 1 and '<tr class="new-red"><td>a</td>' in html
 
 
 # ---------------------------------------------------- a hand-made set ---

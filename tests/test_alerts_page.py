@@ -23,6 +23,7 @@ from data_access.sor_views import ensure_views
 from data_access.store import make_engine
 from tests import demo
 from tests.conftest import CITY_TZ, ROOT, sign_in
+from tests.html_tables import all_tables, html_tables
 
 ROUTER = """
 import streamlit as st
@@ -85,7 +86,7 @@ def _sor(engine, fn, *args, **kw):
 
 
 def _warning_table(at: AppTest) -> pd.DataFrame:
-    return at.dataframe[0].value
+    return html_tables(at)["warnings"]
 
 
 def test_the_page_lists_red_then_yellow_with_totals_from_the_system_of_record(page, city):
@@ -112,7 +113,7 @@ def test_counts_by_unit_match_and_filters_go_through_the_url(page, city, by):
     _, engine, as_of = city
     counts = _sor(engine, alerts.warning_counts, Scope.whole(), Period.all_time(), as_of, by)
     at = page("alerts", as_of=as_of.isoformat())
-    shown = at.dataframe[1 if by == "department" else 2].value
+    shown = html_tables(at)[f"counts-{by}"]
     assert shown["超期"].tolist() == counts["red"].tolist()
     assert shown["临期"].tolist() == counts["yellow"].tolist()
     assert shown["超期"].tolist() == sorted(shown["超期"], reverse=True)  # the worst first
@@ -168,7 +169,7 @@ def test_a_filter_keeps_its_value_when_two_units_share_a_name(page, city):
 
 def _frame(at: AppTest, column: str, nth: int = 0) -> pd.DataFrame:
     """The ``nth`` table of the page that has ``column``."""
-    return [d.value for d in at.dataframe if column in d.value.columns][nth]
+    return [d.value for d in all_tables(at) if column in d.value.columns][nth]
 
 
 def test_the_supervision_tab_counts_only_the_filtered_appeals(page, city):
@@ -193,7 +194,7 @@ def test_the_supervision_tab_counts_only_the_filtered_appeals(page, city):
         whole_stats = _sor(engine, sq.supervision_stats, Scope.whole(), Period.all_time(), as_of, "street")
         assert _frame(at, "按时答复率", 1)["名称"].tolist() == [street_name] != whole_stats["name"].tolist()
         candidates = _sor(engine, sq.unsatisfied_candidates, Scope.whole(), Period.all_time(), as_of, filters=filters)
-        shown = [d.value for d in at.dataframe if "回访时间" in d.value.columns]
+        shown = [d.value for d in all_tables(at) if "回访时间" in d.value.columns]
         assert (shown[0]["工单号"].tolist() if shown else []) == candidates["appeal_id"].tolist()
         # the tab says plainly which appeals it counts
         note = " ".join(i.value for i in at.info)
@@ -527,8 +528,10 @@ def _screen_as_of(at: AppTest) -> dt.datetime:
     """The as-of time the big screen judged its figures at (its tiles' links carry it to the second)."""
     from urllib.parse import parse_qs, urlsplit
 
-    links = [re.match(r"^\[.*\]\((.*)\)$", m.label) for m in at.metric]
-    found = {parse_qs(urlsplit(m.group(1)).query)["as_of"][0] for m in links if m}
+    import html
+
+    links = [re.search(r'class="tile-link" data-label="[^"]*"><a href="([^"]*)"', h.value) for h in at.get("html")]
+    found = {parse_qs(urlsplit(html.unescape(m.group(1))).query)["as_of"][0] for m in links if m}
     assert len(found) == 1, found
     return dt.datetime.fromisoformat(found.pop())
 
@@ -561,7 +564,7 @@ def test_one_appeal_is_equally_late_on_every_screen_and_in_the_files(page, city)
     for _attempt in range(3):  # a sync between the page runs moves the data's time: look again
         screen = page("big_screen")
         as_of = _screen_as_of(screen)
-        (newest,) = [d.value for d in screen.dataframe if "超期" in d.value and "承办单位" in d.value]
+        newest = html_tables(screen, text=True)["newest-overdue"]
         assert len(newest) > 0 and (newest["超期"].str.len() > 0).all()
         csv, xlsx = _overdue_texts(engine, as_of)
         seen = []  # (appeal, the big screen's text, what each other place shows)
@@ -571,7 +574,7 @@ def test_one_appeal_is_equally_late_on_every_screen_and_in_the_files(page, city)
             listed = page("cases", figure="overdue_open", period="all", as_of=as_of.isoformat(),
                           child=row["street_code"], category=row["category"],
                           **({"subcategory": row["subcategory"]} if row["subcategory"] else {}))
-            table = listed.dataframe[0].value
+            table = html_tables(listed, text=True)["cases"]
             ids = [parse_qs(urlsplit(u).query)["id"][0] for u in table["工单号"]]
             warned = _warning_table(page("alerts", as_of=as_of.isoformat(), street=row["street_code"],
                                          category=row["category"])).set_index("工单号")

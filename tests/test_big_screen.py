@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from data_access import cli
 from tests import demo
 from tests.conftest import ROOT, sign_in
+from tests.html_tables import html_tables
 from ui import format as fmt
 
 TILE_KEYS = {
@@ -69,16 +70,17 @@ def _expected(env, as_of) -> dict:
 
 
 def _tiles(at: AppTest) -> dict[str, str]:
-    """Tile label → value; a label may be a Markdown link to the tile's list."""
-    import re
-
-    return {re.sub(r"^\[(.*)\]\((.*)\)$", r"\1", m.label): m.value for m in at.metric}
+    """Tile label → value."""
+    return {m.label: m.value for m in at.metric}
 
 
 def _tile_links(at: AppTest) -> dict[str, str]:
+    """Tile label → the URL of its 明细 link."""
+    import html
     import re
 
-    return {m.group(1): m.group(2) for m in (re.match(r"^\[(.*)\]\((.*)\)$", x.label) for x in at.metric) if m}
+    found = (re.search(r'class="tile-link" data-label="([^"]*)"><a href="([^"]*)"', h.value) for h in at.get("html"))
+    return {html.unescape(m.group(1)): html.unescape(m.group(2)) for m in found if m}
 
 
 def _as_of_shown(at: AppTest):
@@ -114,10 +116,11 @@ def test_big_screen_has_every_panel(app):
         assert panel in titles, panel
     assert len(at.get("plotly_chart")) == 3
     assert len(at.get("deck_gl_json_chart")) == 1
-    ranking, overdue = at.dataframe
-    assert len(ranking.value) >= 30          # the demo city has about 40 streets
-    assert 0 < len(overdue.value) <= 20
-    assert not {"appellant_name", "appellant_phone", "address"} & set(overdue.value.columns)
+    shown = html_tables(at)
+    ranking, overdue = shown["ranking"], shown["newest-overdue"]
+    assert len(ranking) >= 30          # the demo city has about 40 streets
+    assert 0 < len(overdue) <= 20
+    assert not {"appellant_name", "appellant_phone", "address"} & set(overdue.columns)
 
 
 @pytest.mark.parametrize("period", ["today", "7d"])
@@ -126,10 +129,10 @@ def test_the_rankings_overdue_is_the_tiles_overdue(app, demo_env, period):
     ranking's 超期 column adds up to the tile, for any period, and both labels say 全部在办."""
     at = app(period=period)
     tiles = _tiles(at)
-    ranking = at.dataframe[0].value
+    ranking = html_tables(at)["ranking"]
     column = "超期（全部在办）"
     assert column in ranking.columns and "超期" not in ranking.columns
-    total = sum(int(v.replace(",", "")) for v in ranking[column])
+    total = sum(int(str(v).replace(",", "")) for v in ranking[column])
     expected = _expected(demo_env, _as_of_shown(at))["all"]["overdue_open"]
     assert total == expected and fmt.count(total) == tiles["超期 · 全部在办"]
     # the period's own overdue appeals are fewer (today's, or the last 30 days' which hold the last 7 days'):
@@ -250,22 +253,16 @@ def test_every_tile_links_to_a_list_of_its_size(app, demo_env):
     engine.dispose()
 
 
-def test_a_district_screen_sizes_its_tables_to_their_rows(app, monkeypatch):
-    """A district's street ranking has fewer rows than the panel holds: the table ends at its last row, with
-    no empty row under it."""
-    import streamlit as st
-
-    calls = []
-    real = st.dataframe
-
-    def recording(data, *args, **kwargs):
-        calls.append((len(getattr(data, "data", data)), kwargs.get("height")))
-        return real(data, *args, **kwargs)
-
-    monkeypatch.setattr(st, "dataframe", recording)
+def test_a_district_screen_sizes_its_tables_to_their_rows(app):
+    """A district's street ranking has fewer rows than the panel holds: the tables are HTML tables as high as
+    their rows (at most the panel, then they scroll inside), with no fixed height and no empty row."""
     at = app(region="210302")
-    assert not at.exception and len(at.dataframe[0].value) < 11
-    assert calls and all(h <= 38 + 35 * max(n, 1) for n, h in calls), calls
+    assert not at.exception and not at.dataframe
+    shown = html_tables(at)
+    assert 0 < len(shown["ranking"]) < 11
+    for table in shown.values():
+        assert all(any(str(v).strip() for v in row) for row in table.itertuples(index=False))
+    assert all("height:" not in h.value.replace("max-height:", "") for h in at.get("html") if "data-table" in h.value)
 
 
 @pytest.mark.parametrize("level", ["street", "community", "grid"])
@@ -289,3 +286,29 @@ def test_the_staff_big_screen_of_every_level(app, demo_env, level):
     assert not at.exception and not at.error, [e.value for e in at.exception]
     assert name in " ".join(h.value for h in at.get("html"))
     assert _tiles(at)["超期 · 全部在办"] not in ("", "—")
+
+
+def test_a_kiosk_gets_the_big_screen_and_a_refusal_on_every_other_page(demo_env, monkeypatch):
+    from data_access import auth
+    from data_access.store import make_engine
+    from tests.html_tables import all_tables
+    from ui.auth import KIOSK_REFUSAL
+
+    for name, value in demo_env.items():
+        monkeypatch.setenv(name, value)
+    engine = make_engine(demo_env["APPEALS_DB_URL"])
+    token = auth.create_kiosk_token(engine, "210300", label="AppTest wall")
+    engine.dispose()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["kiosk"] = token
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(at.metric) == 8 and not at.download_button
+    shown = html_tables(at)
+    assert set(shown) == {"ranking", "newest-overdue"} and "工单" not in shown["ranking"].columns
+    for page in ("region", "alerts", "cases", "case", "audit"):
+        at.switch_page(str(ROOT / "pages" / f"{page}.py"))
+        at.query_params.update({"figure": "received", "id": "GD20260101000001"})
+        at.run()
+        assert [e.value for e in at.error] == [KIOSK_REFUSAL], page
+        assert not at.metric and not all_tables(at) and not at.download_button and not at.get("plotly_chart"), page

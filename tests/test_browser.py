@@ -88,9 +88,9 @@ def test_big_screen_at_1920(server, chrome, artifacts_dir):
     # the map canvas is drawn: the map area has many colours, not a blank box
     deck = page.locator('[data-testid="stDeckGlJsonChart"]')
     assert browser.distinct_colors(deck.screenshot()) > 200
-    # three charts, two tables
+    # three charts, two tables (HTML: a kiosk gets no data grid and its toolbar)
     assert page.locator(".js-plotly-plot").count() == 3
-    assert page.locator('[data-testid="stDataFrame"]').count() == 2
+    assert page.locator("table.tbl").count() == 2 and page.locator('[data-testid="stDataFrame"]').count() == 0
     # no scrolling at 1920×1080, and kiosk mode hides the menus
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     assert height <= 1080 + 2, height
@@ -273,7 +273,7 @@ def test_the_warning_page_shows_red_and_yellow_rows(server, chrome, artifacts_di
     url, env = server
     street, red, yellow = _street_with_both_lights(env)
     page = _signed_in_page(chrome, url, f"/alerts?street={street}", width=1920, height=1080)
-    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid = page.locator('table[data-table="warnings"]')
     grid.wait_for(timeout=60_000)
     page.wait_for_timeout(2500)
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -79,7 +79,7 @@ def test_staff_pages_show_the_newest_appeal_and_the_banner(silent_server, artifa
         for path in ("/region", "/alerts"):
             page.goto(f"{url}{path}")
             page.locator(".data-banner.silent").wait_for(timeout=60_000)
-            page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+            page.locator("table.tbl").first.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)
             assert page.locator(".times-line b[title]").nth(1).get_attribute("title") == f"{stopped:%Y-%m-%d %H:%M:%S}"
             page.screenshot(path=str(artifacts_dir / f"feed_silent_{path.strip('/')}.png"))

@@ -22,6 +22,7 @@ from data_access.sor_views import ensure_views
 from data_access.store import make_engine
 from tests import demo
 from tests.conftest import CITY_TZ, ROOT, sign_in
+from tests.html_tables import html_tables
 
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
@@ -113,8 +114,8 @@ def test_the_title_counts_exactly_the_figure(page, city, params, scope, period_o
     assert expected > 0
     assert _title_count(at) == expected
     assert f"截至 {as_of:%Y-%m-%d %H:%M}" in _html(at)
-    (table,) = at.dataframe
-    assert len(table.value) == min(expected, cases.PAGE_SIZE)
+    table = html_tables(at)["cases"]
+    assert len(table) == min(expected, cases.PAGE_SIZE)
     assert {b.label for b in at.download_button} == {"导出 CSV", "导出 Excel"}
 
 
@@ -140,7 +141,7 @@ def test_lists_mask_personal_data_whoever_looks(page, city, monkeypatch):
     monkeypatch.setenv("APPEALS_SHOW_PERSONAL_DATA", "1")
     for role in ("city", "admin"):
         at = page("cases", role=role, figure="received", period="30d", as_of=as_of.isoformat())
-        table = at.dataframe[0].value
+        table = html_tables(at)["cases"]
         names = table["诉求人"][table["诉求人"] != ""]
         assert len(names) > 0 and names.str.contains(r"\*").all()
         assert not any(MOBILE.search(str(v)) for v in table.to_numpy().ravel())
@@ -159,7 +160,7 @@ def test_pages_and_sorting_go_through_the_url(page, city):
                                       descending=False, limit=50)
 
     def shown_ids(at):
-        return [parse_qs(urlsplit(u).query)["id"][0] for u in at.dataframe[0].value["工单号"]]
+        return [parse_qs(urlsplit(u).query)["id"][0] for u in html_tables(at)["cases"]["工单号"]]
 
     assert shown_ids(at) == list(second["appeal_id"])
     (pager,) = at.get("pagination")
@@ -192,7 +193,7 @@ def test_a_sort_change_writes_the_url_and_returns_to_page_one(page, city):
 def test_each_row_links_to_its_detail_and_back(page, city):
     _, _, as_of = city
     at = page("cases", figure="overdue_open", period="all", as_of=as_of.isoformat())
-    link = at.dataframe[0].value["工单号"].iloc[0]
+    link = html_tables(at)["cases"]["工单号"].iloc[0]
     query = parse_qs(urlsplit(link).query)
     assert urlsplit(link).path == "/case" and query["from"][0].startswith("/cases?figure=overdue_open")
     detail = page("case", role="admin", id=query["id"][0], **{"from": query["from"][0]})
@@ -315,3 +316,14 @@ def test_url_values_are_escaped(page):
     text = _html(at)
     assert "<img" not in text and "&lt;img" in text
     assert _title_count(at) == 0
+
+
+@pytest.mark.parametrize("which, params", [("cases", {"figure": "received", "period": "7d"}),
+                                           ("case", {"id": "GD20260101000001"})])
+def test_a_kiosk_grant_reads_no_list_and_no_case_whichever_way_the_page_is_reached(page, city, which, params):
+    """The query layer refuses a wall screen everything but the big screen's figures (app.py refuses the
+    page itself before; this router goes around it)."""
+    at = page(which, role="kiosk", **params)
+    assert any("大屏令牌只能查看指挥大屏" in e.value or "不能查看工单详情" in e.value for e in at.error), [
+        e.value for e in at.error]
+    assert not html_tables(at) and not at.dataframe and not at.download_button and not at.metric

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from data_access import queries, schema
 from data_access.scope import Scope
 from tests.conftest import insert_regions, synced_store
+from tests.html_tables import all_tables
 from ui import format as fmt
 
 
@@ -76,7 +77,7 @@ def test_the_demo_city_has_shared_names_and_the_city_page_tells_them_apart(tmp_p
     at.run()
     assert not at.exception
     checked = 0
-    for frame in at.dataframe:
+    for frame in all_tables(at):
         df = frame.value
         for column in ("网格", "承办单位"):
             if column in df.columns and len(df) > 1:

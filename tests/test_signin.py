@@ -20,6 +20,7 @@ from data_access.scope import Period, Scope
 from data_access.sor_views import ensure_views
 from data_access.store import create_schema, make_engine
 from tests import demo
+from tests.html_tables import all_tables
 from tests.conftest import CITY_TZ, ROOT
 
 STREET, DISTRICT = "210302001", "210302"
@@ -76,7 +77,7 @@ def router(page: str | None = None) -> AppTest:
 def _text(at: AppTest) -> str:
     parts = [h.value for h in at.get("html")] + [m.value for m in at.markdown] + [str(m.value) for m in at.metric]
     parts += [m.label for m in at.metric]
-    for df in at.dataframe:
+    for df in all_tables(at):
         parts.append(df.value.to_csv(index=False))
     return "\n".join(parts)
 
@@ -108,7 +109,7 @@ def _audit(engine, action: str, actor: str | None = None) -> list[dict]:
 def test_nothing_shows_before_signing_in(app, page):
     at = app(page, figure="received", id="GD20260101000001")
     assert {b.label for b in at.button} >= {"登录"}
-    assert not at.metric and not at.dataframe and not _maps(at)
+    assert not at.metric and not all_tables(at) and not _maps(at)
     assert not re.search(r"\d{2,}", " ".join(m.value for m in at.markdown))
 
 
@@ -123,7 +124,7 @@ def test_signing_in_through_the_form_opens_the_deep_link_and_is_audited(app, cit
     # signing out ends the session and shows the form again
     next(b for b in at.sidebar.button if b.label == "退出登录").click()
     at = app(None, at=at)
-    assert {b.label for b in at.button} >= {"登录"} and not at.dataframe
+    assert {b.label for b in at.button} >= {"登录"} and not all_tables(at)
     assert _audit(engine, "signout", "city")
 
 
@@ -133,7 +134,7 @@ def test_a_failed_sign_in_says_so_without_saying_why(app, city, name, password):
     before = len(_audit(engine, "signin_failed"))
     at = _sign_in(app, name, password)
     assert any("用户名或密码错误" in e.value for e in at.error), [e.value for e in at.error]
-    assert not at.metric and not at.dataframe
+    assert not at.metric and not all_tables(at)
     assert len(_audit(engine, "signin_failed")) == before + 1
 
 
@@ -161,7 +162,7 @@ def test_a_kiosk_token_shows_the_big_screen_without_personal_data(app, city):
     _assert_no_names_or_addresses(engine, text)
     # it cannot open a case's detail, nor reach outside its region
     case = app("case", kiosk=token, id=_appeal_in(engine, DISTRICT))
-    assert any("无权" in e.value for e in case.error) and not case.dataframe
+    assert any("无权" in e.value for e in case.error) and not all_tables(case)
     outside = app(kiosk=token, region="210303")
     assert any("无权" in e.value for e in outside.error) and not outside.metric
     # revoked, it shows nothing
@@ -230,7 +231,7 @@ def _has_data(page: str, extra: dict) -> bool:
 
 
 def _codes_and_appeals(at: AppTest) -> tuple[set[str], set[str]]:
-    text = "\n".join(df.value.to_csv(index=False) for df in at.dataframe)
+    text = "\n".join(df.value.to_csv(index=False) for df in all_tables(at))
     text += "\n" + json.dumps(_maps(at), ensure_ascii=False)
     text += "\n" + "\n".join(str(m.value) for m in at.metric)
     return set(CODE.findall(text)), set(APPEAL.findall(text))
@@ -262,14 +263,14 @@ def test_a_street_user_gets_nothing_from_outside_the_street(app, city, artifacts
                 assert not outside_codes, (page, trick, sorted(outside_codes)[:5])
                 assert not outside_appeals, (page, trick, sorted(outside_appeals)[:5])
                 if trick in SHOWN and _has_data(page, extra):  # the street's own view opens, never a dead end
-                    assert not refused and (at.metric or at.dataframe), (page, trick, [e.value for e in at.error])
+                    assert not refused and (at.metric or all_tables(at)), (page, trick, [e.value for e in at.error])
                 if trick not in INSIDE:
-                    assert refused and not at.metric and not at.dataframe and not _maps(at), (
-                        page, trick, [e.value for e in at.error], len(at.metric), len(at.dataframe), len(_maps(at)),
+                    assert refused and not at.metric and not all_tables(at) and not _maps(at), (
+                        page, trick, [e.value for e in at.error], len(at.metric), len(all_tables(at)), len(_maps(at)),
                         [type(e).__name__ for e in at.main], [h.value[:80] for h in at.get("html")][:3])
                 # codes above the street (its district, the city) may only name the breadcrumb, never a figure
                 assert not {c for c in codes if STREET.startswith(c) and c != STREET} & set(
-                    CODE.findall(" ".join(df.value.to_csv(index=False) for df in at.dataframe))), (page, trick)
+                    CODE.findall(" ".join(df.value.to_csv(index=False) for df in all_tables(at)))), (page, trick)
     # case details: inside opens (with personal data: street staff may see it), outside is refused
     for appeal in (_appeal_in(engine, STREET), _appeal_in(engine, "210302002"), _appeal_in(engine, "210303")):
         at = app("case", at=_fresh(signed, "case"), id=appeal)
@@ -347,7 +348,7 @@ def test_case_views_exports_and_the_audit_page(app, city):
     assert len(rows) == before + 1 and rows[-1]["target"] == appeal
     # the audit page: administrators only
     refused = app("audit", at=_fresh(at, "audit"))
-    assert any("仅对管理员开放" in e.value for e in refused.error) and not refused.dataframe
+    assert any("仅对管理员开放" in e.value for e in refused.error) and not all_tables(refused)
     admin = app("audit", at=_fresh(_sign_in(app, "admin", PASSWORD), "audit"))
     assert not admin.error, [e.value for e in admin.error]
     table = admin.dataframe[0].value

@@ -14,7 +14,7 @@ from data_access.vocab import SUPERVISION_LEVELS
 
 from . import format as fmt
 from . import supervision as supervise
-from . import widgets
+from . import tables, widgets
 from .cases import figure_url
 from .params import ViewParams, link
 
@@ -111,7 +111,7 @@ PAGE_SIZE = 200  # rows of the list on one page
 
 
 def warning_table(data: pd.DataFrame, view: ViewParams) -> list[str]:
-    """One page of the red and yellow list (red rows red, yellow rows yellow); returns the ticked appeal ids."""
+    """One page of the red and yellow list (red rows red, yellow rows yellow); returns the appeal ids shown."""
     pages = max(1, -(-len(data) // PAGE_SIZE))
     page = 1
     if pages > 1:
@@ -128,21 +128,9 @@ def warning_table(data: pd.DataFrame, view: ViewParams) -> list[str]:
         "已督办": ["是" if s else "" for s in data["is_supervised"]],
         "详情": [link("case", id=a, **view.carried()) for a in data["appeal_id"]],
     })
-    red = (data["state"] == "red").to_numpy()
-
-    def colour(frame: pd.DataFrame) -> pd.DataFrame:  # one call for the whole table
-        css = pd.DataFrame("", index=frame.index, columns=frame.columns)
-        css.loc[red] = f"background-color: {RED}"
-        css.loc[~red] = f"background-color: {YELLOW}"
-        return css
-
-    event = st.dataframe(shown.style.apply(colour, axis=None), hide_index=True, width="stretch",
-                         height=min(38 + 35 * len(shown), 560), key=f"warning_table_{page}", on_select="rerun",
-                         selection_mode="multi-row",
-                         column_config={"详情": st.column_config.LinkColumn(display_text="查看", width="small"),
-                                        "灯": st.column_config.TextColumn(width="small")})
-    picked = event.selection.rows if event else []
-    return [data["appeal_id"].iloc[i] for i in picked]
+    tables.html_table(shown, name="warnings", links={"详情": "查看"}, right=["剩余/超期"], height=560,
+                      row_classes=["red" if s == "red" else "yellow" for s in data["state"]])
+    return data["appeal_id"].tolist()
 
 
 def supervision_sheet(data: pd.DataFrame) -> bytes:
@@ -177,10 +165,11 @@ def export_button(data: pd.DataFrame, as_of: dt.datetime, scope_name: str, regio
                        key="export_supervision_sheet", on_click="ignore")
 
 
-def supervise_choices(selected: list[str], rows: pd.DataFrame) -> dict[str, list[str]]:
-    """The sets staff can supervise from the list: the ticked rows, or every listed row not yet supervised."""
+def supervise_choices(rows: pd.DataFrame) -> dict[str, list[str] | None]:
+    """The sets staff can supervise from the list: the appeals they pick (None: chosen in the form), or every
+    listed row not yet supervised."""
     pending = rows.loc[~rows["is_supervised"].fillna(False).astype(bool), "appeal_id"].tolist()
-    return {"在上表勾选的工单": selected, "列表中尚未督办的工单": pending}
+    return {"选定的工单": None, "列表中尚未督办的工单": pending}
 
 
 def counts_table(df: pd.DataFrame, title: str, view: ViewParams, as_of: dt.datetime, scope: Scope, by: str,
@@ -197,9 +186,8 @@ def counts_table(df: pd.DataFrame, title: str, view: ViewParams, as_of: dt.datet
         "临期": df["yellow"],
         "超期工单": [figure_url("overdue_open", view, as_of, region=scope.code, **{**extra, key: c}) for c in df["code"]],
     })
-    st.dataframe(fmt.styled(shown, {"超期": fmt.count, "临期": fmt.count}), hide_index=True, width="stretch",
-                 height=widgets.rows_height(len(shown), 460),
-                 column_config={"超期工单": st.column_config.LinkColumn(display_text="明细")})
+    tables.html_table(shown, name=f"counts-{by}", links={"超期工单": "明细"}, height=460, sort=f"{by}_sort",
+                      formats={"超期": fmt.count, "临期": fmt.count})
 
 
 def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: ViewParams, cfg, filters: dict,
@@ -217,7 +205,7 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
     if open_.empty:
         widgets.empty_state("没有待答复的督办。")
     else:
-        st.dataframe(pd.DataFrame({
+        tables.html_table(pd.DataFrame({
             "工单号": open_["appeal_id"],
             "级别": [SUPERVISION_LEVELS.get(v, v) for v in open_["level"]],
             "来源": supervise.origins(open_),
@@ -225,8 +213,7 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
             "要求答复": open_["due_at"].dt.strftime("%Y-%m-%d %H:%M"),
             "状态": ["逾期未答复" if o else "待答复" for o in open_["overdue"]],
             "详情": [link("case", id=a, **view.carried()) for a in open_["appeal_id"]],
-        }), hide_index=True, width="stretch", height=min(38 + 35 * len(open_), 380),
-            column_config={"详情": st.column_config.LinkColumn(display_text="查看")})
+        }), name="open-supervisions", links={"详情": "查看"}, height=380)
         if len(open_) >= cached.OPEN_SUPERVISIONS_SHOWN:
             st.caption(f"仅列出最早到期的 {len(open_):,} 件，请用筛选缩小范围。")
     left, right = st.columns(2)
@@ -253,12 +240,11 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
     if candidates.empty:
         widgets.empty_state("没有待督办的不满意工单。")
     else:
-        st.dataframe(pd.DataFrame({
+        tables.html_table(pd.DataFrame({
             "工单号": candidates["appeal_id"],
             "类别": candidates["category"],
             "回访时间": pd.to_datetime(candidates["rated_at"]).dt.strftime("%Y-%m-%d %H:%M"),
             "曾督办": ["是" if s else "" for s in candidates.get("supervised_before", [False] * len(candidates))],
             "详情": [link("case", id=a, **view.carried()) for a in candidates["appeal_id"]],
-        }), hide_index=True, width="stretch", height=min(38 + 35 * len(candidates), 320),
-            column_config={"详情": st.column_config.LinkColumn(display_text="查看")})
+        }), name="unsatisfied", links={"详情": "查看"}, height=320)
     st.caption("在工单详情页可对单件工单督办或记录承办单位的答复；逾期未答复的督办在每次数据刷新时自动升级。")

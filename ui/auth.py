@@ -35,7 +35,7 @@ _log = logging.getLogger("appeals")
 def grant_of(principal: auth.Principal) -> Grant:
     return Grant(region_code=principal.region_code, personal_data=principal.may_see_personal_data,
                  export=principal.may_export, case_detail=not principal.is_kiosk,
-                 supervise_levels=principal.supervision_levels)
+                 supervise_levels=principal.supervision_levels, screen_only=principal.is_kiosk)
 
 
 def _admit(principal: auth.Principal, token: str | None = None) -> auth.Principal:
@@ -116,6 +116,18 @@ def _single_sign_on() -> auth.Principal | None:
     auth.audit(cached.sor_engine(), actor=name, action="signin", region_code=principal.region_code,
                detail={"via": "oidc"})
     return _admit(principal)
+
+
+KIOSK_REFUSAL = ("大屏令牌只能打开指挥大屏：此页面含工单明细或统计明细，不在大屏上显示。"
+                 "如需查看，请在办公电脑上使用本单位账号登录。")
+
+
+def kiosk_refusal() -> None:
+    """What a kiosk gets on any page but the big screen: a refusal, and no data."""
+    from ui import theme
+
+    theme.apply(True)
+    st.error(KIOSK_REFUSAL)
 
 
 def set_cookie_script() -> None:

@@ -282,19 +282,13 @@ SCREEN_COLUMNS = ("工单号", "受理时间", "类别", "子类", "渠道", "�
                   "社区", "网格", "承办单位", "诉求人", "联系电话", "地址", "诉求内容", "计入分子")
 
 
-def screen_table(rows: pd.DataFrame, back: str) -> tuple[pd.DataFrame, dict]:
-    """The page's rows as shown, and their column configuration (工单号 opens the detail)."""
+def screen_table(rows: pd.DataFrame, back: str) -> pd.DataFrame:
+    """The page's rows as shown (工单号 links to the detail: ``tables.Link``)."""
+    from .tables import Link
+
     shown = exports.present(rows)
-    shown["工单号"] = [case_url(a, back) for a in rows["appeal_id"]]
-    shown = shown[[c for c in SCREEN_COLUMNS if c in shown]]
-    config = {
-        "工单号": st.column_config.LinkColumn("工单号", display_text=r"id=([^&]+)", width="medium",
-                                           help="点击查看工单详情与办理过程"),
-        "诉求内容": st.column_config.TextColumn(width="large"),
-        "地址": st.column_config.TextColumn(width="medium"),
-        "超期": st.column_config.TextColumn(alignment="right"),
-    }
-    return shown, config
+    shown["工单号"] = [Link(str(a), case_url(a, back)) for a in rows["appeal_id"]]
+    return shown[[c for c in SCREEN_COLUMNS if c in shown]]
 
 
 _FILE_UNSAFE = re.compile(r'[\\/:*?"<>|\s：·（）()]+')

@@ -26,8 +26,11 @@ def trend(df: pd.DataFrame, height: int, today=None) -> go.Figure:
         fig.add_scatter(x=part["day"], y=part["received"], name="今日（进行中）", mode="markers",
                         marker=dict(size=8, color="rgba(0,0,0,0)", line=dict(color=theme.ACCENT, width=2)),
                         hovertemplate="%{x|%m-%d} 受理 %{y:,} 件（进行中）<extra>点击查看工单</extra>")
+    # the legend in a band of its own above the plot (anchored by its bottom), never over the lines
     fig.update_layout(**theme.plotly_layout(height, showlegend=True, hovermode="closest",
-                                            legend=dict(orientation="h", x=0, y=1.14, font=dict(size=11))))
+                                            margin=dict(l=8, r=8, t=26, b=6),
+                                            legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom",
+                                                        font=dict(size=11))))
     fig.update_xaxes(tickformat="%m-%d", gridcolor="rgba(255,255,255,.06)", nticks=8)
     fig.update_yaxes(gridcolor="rgba(255,255,255,.08)", rangemode="tozero")
     return fig

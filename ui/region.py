@@ -15,7 +15,7 @@ from data_access.scope import LEVEL_LABELS, Period, Scope, levels_below
 from geo import layers
 
 from . import format as fmt
-from . import widgets
+from . import tables, widgets
 from .params import ViewParams, link
 
 # 超期 on this page counts the period's appeals (the cohort) that are open and overdue at the as-of time; the big
@@ -224,13 +224,10 @@ def ranking_table(key, scope: Scope, level: str, period: Period, as_of: dt.datet
         COHORT_OVERDUE: df["overdue_open"],
         "下钻": [link("region", region=c, **carried) for c in df["code"]],
         "工单": [case_link("received", Scope(c, level), view, as_of) for c in df["code"]],
-    }).sort_values("受理", ascending=False).reset_index(drop=True)
-    st.dataframe(fmt.styled(out, TABLE_FORMATS), hide_index=True, width="stretch",
-                 height=widgets.rows_height(len(out), 420), column_config={
-                     "名称": st.column_config.TextColumn(width="medium"),
-                     "下钻": st.column_config.LinkColumn(display_text="进入 ›"),
-                     "工单": st.column_config.LinkColumn(display_text="明细"),
-                 })
+    }).sort_values("受理", ascending=False)
+    tables.html_table(out, name="children-ranking", links={"下钻": "进入 ›", "工单": "明细"}, height=420,
+                      formats=TABLE_FORMATS,
+                      sort="rank_sort")
 
 
 def with_parents(key, scope: Scope, names, codes) -> list[str]:
@@ -257,10 +254,8 @@ def department_table(key, scope: Scope, period: Period, as_of: dt.datetime, view
         COHORT_OVERDUE: df["overdue_open"],
         "工单": [case_link("received", scope, view, as_of, department=c) for c in df["code"]],
     })
-    st.dataframe(fmt.styled(out, TABLE_FORMATS), hide_index=True, width="stretch",
-                 height=widgets.rows_height(len(out), 380), column_config={
-                     "工单": st.column_config.LinkColumn(display_text="明细"),
-                 })
+    tables.html_table(out, name="departments", links={"工单": "明细"}, height=380, sort="dept_sort",
+                      formats=TABLE_FORMATS)
 
 
 # a grid's points by their state (queries.appeal_points): red 超期 and yellow 临期 as on every page (/alerts),
@@ -310,14 +305,13 @@ def grid_section(key, scope: Scope, period: Period, as_of: dt.datetime, view: Vi
         if reports.empty:
             widgets.empty_state("该时段没有网格员巡查上报。")
         else:
-            st.dataframe(pd.DataFrame({
+            tables.html_table(pd.DataFrame({
                 "时间": reports["created_at"].dt.strftime("%m-%d %H:%M"),
                 "类别": reports["category"] + "/" + reports["subcategory"].fillna(""),
                 "状态": ["已办结" if s == "closed" else ("已撤销" if s == "cancelled" else "在办")
                        for s in reports["status"]],
                 "详情": [link("case", id=a) for a in reports["appeal_id"]],
-            }), hide_index=True, width="stretch", column_config={
-                "详情": st.column_config.LinkColumn(display_text="查看")})
+            }), name="patrol-reports", links={"详情": "查看"})
     with right:
         widgets.panel_title("网格内诉求点位", f"{view.period_label()} · {POINT_LEGEND}")
         points = cached.appeal_points(key, scope, period, as_of)
@@ -357,7 +351,7 @@ def hotspot_section(key, scope: Scope, period: Period, as_of: dt.datetime, view:
         else:
             window = {"period": "custom", "from": found["window_start"].iloc[0].isoformat(timespec="seconds"),
                       "to": as_of.isoformat(timespec="seconds")}
-            st.dataframe(fmt.styled(pd.DataFrame({
+            tables.html_table(pd.DataFrame({
                 "网格": with_parents(key, scope, found["name"], found["region_code"]),
                 "类别": found["category"],
                 "近期件数": found["observed"],
@@ -366,17 +360,15 @@ def hotspot_section(key, scope: Scope, period: Period, as_of: dt.datetime, view:
                 "基线": found["baseline"],
                 "工单": [figure_url("valid", view, as_of, region=c, period=window, category=cat)
                        for c, cat in zip(found["region_code"], found["category"])],
-            }), {"近期件数": fmt.count, "期望": fmt.decimal, "倍数": fmt.decimal}), hide_index=True, width="stretch",
-                height=widgets.rows_height(len(found), 320), column_config={
-                "工单": st.column_config.LinkColumn(display_text="明细"),
-                "基线": st.column_config.TextColumn(width="large")})
+            }), name="emerging-hotspots", links={"工单": "明细"}, height=320, wide=["基线"],
+                formats={"近期件数": fmt.count, "期望": fmt.decimal, "倍数": fmt.decimal})
     with right:
         clusters = cached.repeat_clusters(key, scope, period, as_of, 50)
         widgets.panel_title("重复诉求", f"{view.period_label()} · 同一地点同类诉求30天内反复出现（≥3件）")
         if clusters.empty:
             widgets.empty_state("该时段没有重复诉求簇。")
         else:
-            st.dataframe(fmt.styled(pd.DataFrame({
+            tables.html_table(pd.DataFrame({
                 "网格": with_parents(key, scope, clusters["grid_name"], clusters["region_code"]),
                 "类别": clusters["category"],
                 "件数": clusters["count"],
@@ -384,9 +376,7 @@ def hotspot_section(key, scope: Scope, period: Period, as_of: dt.datetime, view:
                 "最近": clusters["last_at"].dt.strftime("%Y-%m-%d"),
                 "工单": [figure_url("received", view, as_of, region=scope.code, cluster=c)
                        for c in clusters["cluster_id"]],
-            }), {"件数": fmt.count}), hide_index=True, width="stretch",
-                height=widgets.rows_height(len(clusters), 320), column_config={
-                "工单": st.column_config.LinkColumn(display_text="明细")})
+            }), name="repeat-clusters", links={"工单": "明细"}, height=320, formats={"件数": fmt.count})
 
 
 def hotspot_outline_layer(key, scope: Scope, as_of: dt.datetime):

@@ -61,14 +61,15 @@ def levels_offered(above: str | None = None) -> list[str]:
     return levels
 
 
-def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise",
-                   levels: list[str] | None = None) -> None:
+def supervise_form(choices: dict[str, list[str] | None], cfg, *, key: str = "supervise",
+                   levels: list[str] | None = None, pick: list[str] | None = None) -> None:
     """督办 a set of appeals: which set (when there is a choice), level, answer date, who and why.
 
-    ``choices`` maps a label shown to staff to the appeal ids it stands for;
-    the first is preselected (on the warning page: the ticked rows, never the
-    whole list by default). ``levels``: the levels offered (default: those the
-    person may issue, ``levels_offered``); the highest, their own, is preselected.
+    ``choices`` maps a label shown to staff to the appeal ids it stands for
+    (None: the appeals picked in the form from ``pick``); the first is
+    preselected (on the warning page: the picked appeals, never the whole list
+    by default). ``levels``: the levels offered (default: those the person may
+    issue, ``levels_offered``); the highest, their own, is preselected.
     """
     levels = levels_offered() if levels is None else levels
     if not levels:
@@ -77,11 +78,14 @@ def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise"
     now = local_now(cfg.timezone)
     labels = list(choices)
     with st.form(key, clear_on_submit=False):
+        picked: list[str] = []
+        if pick is not None:
+            picked = st.multiselect("选择工单", pick, key=f"{key}_pick", placeholder="输入或选择工单号（可多选）")
         which = 0
         if len(labels) > 1:  # the labels stay put (a choice is kept by its label); the counts are captions
             which = st.radio("督办范围", range(len(labels)), index=0, format_func=labels.__getitem__,
-                             captions=[f"{len(choices[x]):,} 件" for x in labels], horizontal=True,
-                             key=f"{key}_which") or 0
+                             captions=["在上方选择" if choices[x] is None else f"{len(choices[x]):,} 件"
+                                       for x in labels], horizontal=True, key=f"{key}_which") or 0
         cols = st.columns([1, 1, 1])
         level = cols[0].selectbox("督办级别", levels, index=len(levels) - 1, format_func=SUPERVISION_LEVELS.get,
                                   key=f"{key}_level", help="只能在本级及以下发起督办")
@@ -94,8 +98,10 @@ def supervise_form(choices: dict[str, list[str]], cfg, *, key: str = "supervise"
     if not sent:
         return
     ids = choices[labels[which]]
+    if ids is None:
+        ids = picked
     if not ids:
-        st.error("没有选中要督办的工单：请先在表中勾选，或选择“列表中尚未督办的工单”。")
+        st.error("没有选中要督办的工单：请先选择工单号，或选择“列表中尚未督办的工单”。")
         return
     principal = st.session_state.get("principal")
     st.session_state[_SUPERVISOR] = (principal.name if principal is not None else "", who)

@@ -54,6 +54,9 @@ _BASE_CSS = f"""
 .screen-title small {{ font-size: 1.0rem; font-weight: 400; color: {MUTED}; letter-spacing: 0; text-shadow: none; }}
 .crumbs {{ font-size: 0.95rem; color: {MUTED}; }}
 .crumbs a {{ color: {ACCENT}; text-decoration: none; }}
+[class*="st-key-tile-"] {{ position: relative; }}
+.tile-link {{ position: absolute; right: 10px; bottom: 6px; font-size: .8rem; line-height: 1; }}
+.tile-link a {{ color: {ACCENT}; text-decoration: none; }}
 .tile-note {{ font-size: 0.8rem; color: {MUTED}; margin-top: -4px; }}
 .tile-note a {{ color: {ACCENT}; }}
 .worker {{ font-size: 1.05rem; padding: 6px 10px; border: 1px solid {BORDER}; border-radius: 6px; }}
@@ -61,7 +64,20 @@ table.norm td {{ padding: 2px 12px 2px 0; color: {TEXT}; }}
 .legend {{ display: flex; gap: 0; align-items: center; font-size: .8rem; color: {MUTED}; }}
 .legend span.sw {{ display: inline-block; width: 28px; height: 10px; }}
 .legend span.lb {{ margin: 0 6px; }}
-}}
+.tbl-wrap {{ overflow: auto; max-width: 100%; border: 1px solid {BORDER}; border-radius: 6px;
+  background: rgba(13,31,61,.6); }}
+table.tbl {{ width: 100%; border-collapse: collapse; font-size: .88rem; color: {TEXT}; margin: 0; }}
+table.tbl th {{ position: sticky; top: 0; z-index: 1; background: #10284d; color: {MUTED}; font-weight: 600;
+  text-align: left; padding: 5px 6px; white-space: nowrap; border: none; }}
+table.tbl td {{ padding: 4px 6px; border: none; border-top: 1px solid rgba(29,59,102,.8); white-space: nowrap; }}
+table.tbl .num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+table.tbl td.wide {{ white-space: normal; min-width: 18em; }}
+table.tbl span.clip {{ display: block; max-width: 5.5em; overflow: hidden; text-overflow: ellipsis; }}
+table.tbl a {{ color: {ACCENT}; text-decoration: none; }}
+table.tbl a:hover {{ text-decoration: underline; }}
+table.tbl tr.red td {{ background: rgba(255,77,79,.28); }}
+table.tbl tr.yellow td {{ background: rgba(250,219,20,.30); }}
+table.tbl tr.new-red td {{ background: rgba(255,77,79,.38); color: #ffffff; font-weight: 600; }}
 </style>
 """
 
@@ -69,17 +85,31 @@ _KIOSK_CSS = """
 <style>
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stSidebar"],
 [data-testid="stSidebarCollapsedControl"], [data-testid="stStatusWidget"], [data-testid="stDecoration"],
-[data-testid="stAppDeployButton"], [data-testid="stMainMenu"], footer { display: none !important; }
+[data-testid="stAppDeployButton"], [data-testid="stMainMenu"], [data-testid="stElementToolbar"],
+footer { display: none !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 0.5rem; }
 </style>
 """
 
 
 # Streamlit's header (transparent in the dark theme) lies over the first 3.75 rem and takes the clicks:
-# outside kiosk mode the staff pages start below it, so their first links can be clicked
+# outside kiosk mode every page, the big screen too, starts below it, so its first controls can be clicked.
+# Staff screens are as narrow as a laptop's 1366 px: below 1600 px rows of tiles wrap four to a row, the
+# big screen's panels stack (charts, map, tables, each the full width) and its period selector keeps the
+# width its six options need; the page scrolls.
 _HEADER_ROOM = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 3.75rem; }
+.st-key-screen-head > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
+  > [data-testid="stColumn"]:last-child { min-width: 400px; }
+@media (max-width: 1600px) {
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [class*="st-key-tile-"]) { flex-wrap: wrap; }
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [class*="st-key-tile-"]) > [data-testid="stColumn"] {
+    min-width: calc(25% - 1rem); }
+  .st-key-screen-panels > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"] { flex-wrap: wrap; }
+  .st-key-screen-panels > [data-testid="stLayoutWrapper"] > [data-testid="stHorizontalBlock"]
+    > [data-testid="stColumn"] { min-width: 100%; }
+}
 </style>
 """
 
@@ -94,8 +124,10 @@ _NO_STALE_FADE = """
 
 
 def apply(kiosk: bool, *, big_screen: bool = False) -> None:
-    """The page CSS; staff pages (not the big screen, which must fit 1080 px) start below the header."""
-    extra = _KIOSK_CSS if kiosk else ("" if big_screen else _HEADER_ROOM)
+    """The page CSS. A kiosk hides Streamlit's header and fits 1080 px; for staff the header stays (the menu,
+    the sidebar's button) and every page, the big screen too, starts below it: the header would otherwise
+    take the clicks meant for the first row (the big screen's period selector). Staff pages scroll."""
+    extra = _KIOSK_CSS if kiosk else _HEADER_ROOM
     st.html(_BASE_CSS + extra + (_NO_STALE_FADE if big_screen else ""))
 
 
