@@ -171,7 +171,7 @@ def test_links_in_tables_of_the_other_pages_open_in_one_click_and_back_leads_bac
     _back_to(page, start, "区县排名")
     # a header sorts the table through the URL, in the same tab
     ranking = page.locator('table[data-table="children-ranking"]')
-    _one_click(page, ranking.locator("th a", has_text="超期"), lambda u: _query(u).get("rank_sort") == "超期")
+    _one_click(page, ranking.locator("th a", has_text="超期"), lambda u: _query(u).get("rank_sort") == "超期（本期受理）")
     cells = page.locator('table[data-table="children-ranking"] tbody tr td:nth-child(7)').all_inner_texts()
     values = [int(c.replace(",", "")) for c in cells]
     assert values == sorted(values, reverse=True) and len(values) > 3, values
