@@ -26,7 +26,7 @@ def keep_private() -> None:
 
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and missing parents) as folders only their owner may open."""
-    with _umask():
+    with private_creation():
         path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -34,12 +34,6 @@ def private_dir(path: Path) -> Path:
 @contextmanager
 def private_creation() -> Iterator[None]:
     """Whatever is created inside the block is private (for the first open of a database file)."""
-    with _umask():
-        yield
-
-
-@contextmanager
-def _umask() -> Iterator[None]:
     old = os.umask(PRIVATE_UMASK)
     try:
         yield

@@ -78,16 +78,29 @@ def chromium():
             browser.close()
 
 
+_SCRIPT_DONE = ('() => !document.querySelector(\'[data-testid="stStatusWidget"]\')'
+                ' || !document.querySelector(\'[data-testid="stStatusWidget"]\').innerText.includes("Running")')
+
+
+def settle(page, pause_ms: int = 1500, timeout_ms: int = 60_000) -> None:
+    """Wait until the page's script has finished, then ``pause_ms`` for the drawing."""
+    page.wait_for_function(_SCRIPT_DONE, timeout=timeout_ms)
+    page.wait_for_timeout(pause_ms)
+
+
+def sign_in(page, account: str, password: str) -> None:
+    """Fill and send the sign-in form the page shows; wait until the person is signed in."""
+    page.get_by_label("用户名").fill(account)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+
+
 def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     """Wait until the script has finished and the page holds its tiles and map."""
     page.wait_for_selector('[data-testid="stMetric"]', timeout=timeout_ms)
     page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=timeout_ms)
-    page.wait_for_function(
-        '() => !document.querySelector(\'[data-testid="stStatusWidget"]\')'
-        ' || !document.querySelector(\'[data-testid="stStatusWidget"]\').innerText.includes("Running")',
-        timeout=timeout_ms,
-    )
-    page.wait_for_timeout(2500)  # let deck.gl and plotly finish drawing
+    settle(page, 2500, timeout_ms)  # let deck.gl and plotly finish drawing
 
 
 def distinct_colors(png_bytes: bytes) -> int:

@@ -203,3 +203,13 @@ def sign_in(at, role: str = "city", region: str | None = None, name: str = "æµ‹è
     at.session_state[PRINCIPAL_KEY] = principal
     at.session_state[GRANT_KEY] = grant_of(principal)
     return at
+
+
+@pytest.fixture(scope="module")
+def chrome():
+    """Headless Chromium for a module's browser tests (tests/browser.py); skips where it is not installed."""
+    from tests import browser
+
+    browser.require_chromium()
+    with browser.chromium() as b:
+        yield b

@@ -52,18 +52,9 @@ def _signed_in_page(chrome, url: str, path: str, **viewport):
     """A page whose browser signed in through the real form at ``path`` (a deep link), and is now there."""
     page = chrome.new_page(viewport=viewport or {"width": 1600, "height": 1000})
     page.goto(f"{url}{path}")
-    page.get_by_label("用户名").fill("staff")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+    browser.sign_in(page, "staff", PASSWORD)
     return page
 
-
-@pytest.fixture(scope="module")
-def chrome():
-    browser.require_chromium()
-    with browser.chromium() as b:
-        yield b
 
 
 def _tile(page, label: str) -> str:
@@ -307,10 +298,7 @@ def test_signing_in_survives_a_reload_and_a_deep_link_and_signing_out_works(serv
     context = chrome.new_context(viewport={"width": 1600, "height": 1000})
     page = context.new_page()
     page.goto(f"{url}/alerts")
-    page.get_by_label("用户名").fill("staff")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+    browser.sign_in(page, "staff", PASSWORD)
     page.get_by_text("超期预警与督办").first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)  # the cookie script runs
     assert any(c["name"] == "appeals_session" for c in page.context.cookies())

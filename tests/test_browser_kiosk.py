@@ -26,12 +26,6 @@ def server(tmp_path_factory, artifacts_dir):
         yield url, token
 
 
-@pytest.fixture(scope="module")
-def chrome():
-    browser.require_chromium()
-    with browser.chromium() as b:
-        yield b
-
 
 REFUSED = {
     "cases": "/cases?figure=received&period=7d",

@@ -29,19 +29,8 @@ def server(tmp_path_factory, artifacts_dir):
         yield url
 
 
-@pytest.fixture(scope="module")
-def chrome():
-    browser.require_chromium()
-    with browser.chromium() as b:
-        yield b
 
-
-def _settle(page, ms: int = 1500) -> None:
-    page.wait_for_function(
-        '() => !document.querySelector(\'[data-testid="stStatusWidget"]\')'
-        ' || !document.querySelector(\'[data-testid="stStatusWidget"]\').innerText.includes("Running")',
-        timeout=60_000)
-    page.wait_for_timeout(ms)
+_settle = browser.settle
 
 
 def _sign_in(chrome, url: str, path: str = "/", width: int = 1920, height: int = 1080, account: str = "demo"):
@@ -49,10 +38,7 @@ def _sign_in(chrome, url: str, path: str = "/", width: int = 1920, height: int =
     context = chrome.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.goto(f"{url}{path}")
-    page.get_by_label("用户名").fill(account)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+    browser.sign_in(page, account, DEMO_PASSWORD)
     _settle(page)
     return page
 

@@ -33,30 +33,16 @@ def server(tmp_path_factory, artifacts_dir):
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def chrome():
-    browser.require_chromium()
-    with browser.chromium() as b:
-        yield b
-
 
 def _sign_in(chrome, url: str, path: str, account: str, height: int = 1000):
     page = chrome.new_page(viewport={"width": 1600, "height": height})
     page.goto(f"{url}{path}")
-    page.get_by_label("用户名").fill(account)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+    browser.sign_in(page, account, DEMO_PASSWORD)
     _settle(page)
     return page
 
 
-def _settle(page) -> None:
-    page.wait_for_function(
-        '() => !document.querySelector(\'[data-testid="stStatusWidget"]\')'
-        ' || !document.querySelector(\'[data-testid="stStatusWidget"]\').innerText.includes("Running")',
-        timeout=60_000)
-    page.wait_for_timeout(1500)
+_settle = browser.settle
 
 
 def _level_options(page, screenshot) -> list[str]:

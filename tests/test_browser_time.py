@@ -47,10 +47,7 @@ def silent_server(tmp_path_factory, artifacts_dir):
 
 def _sign_in(page, url: str, path: str, name: str) -> None:
     page.goto(f"{url}{path}")
-    page.get_by_label("用户名").fill(name)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+    browser.sign_in(page, name, PASSWORD)
 
 
 def test_a_feed_silent_for_two_hours_shows_its_banner_on_the_wall(silent_server, artifacts_dir):

@@ -52,23 +52,13 @@ def walk_server(tmp_path_factory, artifacts_dir):
         yield url, kiosk, case_id
 
 
-@pytest.fixture(scope="module")
-def chrome():
-    browser.require_chromium()
-    with browser.chromium() as b:
-        yield b
-
 
 def _settle(page, pause_ms: int = 1200) -> None:
     """Wait until the page's script has run and its content is drawn."""
     page.wait_for_function(  # drawn: the main area holds text (a fresh page is empty until its script runs)
         '() => (document.querySelector(\'[data-testid="stMain"]\')?.innerText || "").trim().length > 20',
         timeout=60_000)
-    page.wait_for_function(
-        '() => !document.querySelector(\'[data-testid="stStatusWidget"]\')'
-        ' || !document.querySelector(\'[data-testid="stStatusWidget"]\').innerText.includes("Running")',
-        timeout=60_000)
-    page.wait_for_timeout(pause_ms)
+    browser.settle(page, pause_ms)
 
 
 def _no_error(page, where: str) -> None:
@@ -81,10 +71,7 @@ def _no_error(page, where: str) -> None:
 def _sign_in(context, url: str, account: str):
     page = context.new_page()
     page.goto(f"{url}/")
-    page.get_by_label("用户名").fill(account)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.get_by_role("button", name="退出登录").wait_for(state="attached", timeout=60_000)
+    browser.sign_in(page, account, DEMO_PASSWORD)
     _settle(page)
     return page
 
