@@ -565,6 +565,7 @@ def test_one_appeal_is_equally_late_on_every_screen_and_in_the_files(page, city)
         screen = page("big_screen")
         as_of = _screen_as_of(screen)
         newest = html_tables(screen, text=True)["newest-overdue"]
+        newest["工单号"] = [parse_qs(urlsplit(u).query)["id"][0] for u in newest["工单号"]]  # the number links
         assert len(newest) > 0 and (newest["超期"].str.len() > 0).all()
         csv, xlsx = _overdue_texts(engine, as_of)
         seen = []  # (appeal, the big screen's text, what each other place shows)

@@ -131,7 +131,7 @@ def test_links_on_the_big_screen_open_in_one_click_and_back_leads_back(server, c
          lambda u: urlsplit(u).path == "/cases" and _query(u).get("figure") == "overdue_open"),
         ("ranking", _first_link(page, "ranking", "明细"),
          lambda u: urlsplit(u).path == "/cases" and _query(u).get("region", "").startswith("2103")),
-        ("overdue list", _first_link(page, "newest-overdue", "查看"),
+        ("overdue list", _first_link(page, "newest-overdue", "GD"),
          lambda u: urlsplit(u).path == "/case" and _query(u).get("id", "").startswith("GD")),
         ("to alerts", page.get_by_text("超期与临期预警 · 督办 →"),
          lambda u: urlsplit(u).path == "/alerts" and _query(u).get("period") == "all"),

@@ -174,6 +174,9 @@ def test_walk_every_page_as_every_role(walk_server, chrome, artifacts_dir):
                     assert kind in current, f"{where}: the link {kind} is gone after going back"
                     _follow(context, page, *current[kind], where)
                     clicked.add((page_kind, kind))
+                if page.locator('[data-testid="stDeckGlJsonChart"]').count():  # a map: let deck.gl draw it
+                    page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=60_000)
+                    page.wait_for_timeout(2000)
                 for width, height in SIZES:
                     page.set_viewport_size({"width": width, "height": height})
                     page.wait_for_timeout(500)

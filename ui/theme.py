@@ -68,7 +68,7 @@ table.norm td {{ padding: 2px 12px 2px 0; color: {TEXT}; }}
   background: rgba(13,31,61,.6); }}
 table.tbl {{ width: 100%; border-collapse: collapse; font-size: .88rem; color: {TEXT}; margin: 0; }}
 table.tbl th {{ position: sticky; top: 0; z-index: 1; background: #10284d; color: {MUTED}; font-weight: 600;
-  text-align: left; padding: 5px 6px; white-space: normal; border: none; }}
+  text-align: left; padding: 5px 6px; white-space: normal; word-break: keep-all; border: none; }}
 table.tbl td {{ padding: 4px 6px; border: none; border-top: 1px solid rgba(29,59,102,.8); white-space: nowrap; }}
 table.tbl .num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 table.tbl td.wide {{ white-space: normal; min-width: 18em; }}
