@@ -6,10 +6,15 @@ through the real form, opens every page the role may open, and on each page:
 * checks that every link of the page's content opens in the same tab and stays
   in the dashboard;
 * clicks one link of every kind (same page, same target, same query keys; the
-  first role that shows a kind clicks it): it must arrive in one click, in the
+  first role that shows a kind clicks it, and so for charts and buttons): it must arrive in one click, in the
   same tab, at the link's address, with no error, and the back button must
   lead back;
 * opens every tab and checks that it shows something and no error;
+* clicks one element of every clickable chart (a point of a trend, a bar, a
+  region of the map): it must lead to its list or its region in the same tab,
+  with no error, and back must lead back;
+* clicks an option of every button group (the period, a sort direction) and
+  the next page of a paged list: the URL must follow, with no error;
 * saves screenshots at 1920×1080 and 1366×768 in tests/artifacts/walk/, and
   checks at 1366×768 that the page does not overflow sideways.
 
@@ -48,6 +53,9 @@ def walk_server(tmp_path_factory, artifacts_dir):
                                .where(schema.appeals.c.grid_code.like(f"{LIANHUA}%"))
                                .order_by(schema.appeals.c.appeal_id).limit(1)).scalar_one()
     engine.dispose()
+    # the big screen's refresh redraws its links with a new as-of time: not while the walk is clicking them
+    # (the refresh itself is tested in test_browser.py)
+    env["APPEALS_REFRESH_SECONDS"] = "3600"
     with browser.streamlit_server(env, artifacts_dir / "streamlit-server-walk.log") as url:
         yield url, kiosk, case_id
 
@@ -143,6 +151,100 @@ def _every_link_stays_in_this_tab(page, base: str, where: str) -> int:
     return len(found)
 
 
+def _back(page, before: str) -> None:
+    page.go_back()
+    page.wait_for_url(before, timeout=30_000)
+    _settle(page, 200)
+
+
+def _arrived(context, page, before: str, opened: int, where: str) -> bool:
+    """After a click: did the page go somewhere, in this tab, with no error?"""
+    try:
+        page.wait_for_url(lambda u: u != before, timeout=8_000)
+    except Exception:  # noqa: BLE001 - the click hit nothing (a gap between bars, an edge of the map)
+        return False
+    assert len(context.pages) == opened, f"{where}: the click opened another tab"
+    _settle(page, 300)
+    _no_error(page, where)
+    return True
+
+
+def _chart_targets(page) -> list[tuple[str, object]]:
+    """(kind, locator) of what can be clicked in each chart: a trend's points, a bar chart's bars, a map."""
+    found = []
+    plots = page.locator('[data-testid="stMain"] .js-plotly-plot')
+    for i in range(plots.count()):
+        plot = plots.nth(i)
+        points = plot.locator("g.trace.scatter path.point")
+        bars = plot.locator("g.trace.bars g.point path")
+        if points.count():
+            found.append((f"chart {i} point", points))
+        elif bars.count():
+            found.append((f"chart {i} bar", bars))
+    drill = page.locator('[data-testid="stMain"] [class*="st-key-drill-"] [data-testid="stDeckGlJsonChart"]')
+    if drill.count():  # the drill-down map (the big screen's map is for looking at)
+        found.append(("map", drill.first))
+    return found
+
+
+def _click_chart(context, page, kind: str, target, where: str) -> None:
+    """Click an element of a chart as a person does (point at it, then click): it leads somewhere in this
+    tab with no error, and back leads back."""
+    before, opened = page.url, len(context.pages)
+    if kind == "map":
+        target.scroll_into_view_if_needed()
+        page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=60_000)
+        page.wait_for_timeout(1500)  # deck.gl draws after the canvas appears
+        box = target.bounding_box()
+        spots = [(0.5, 0.5), (0.45, 0.45), (0.55, 0.55), (0.4, 0.6), (0.6, 0.4), (0.5, 0.35), (0.35, 0.5)]
+        candidates = [(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy) for fx, fy in spots]
+    else:
+        target.first.scroll_into_view_if_needed()
+        n = target.count()
+        picks = [n - 2, n - 4, n // 2, 0] if kind.endswith("point") else [0, 1, n // 2]  # recent days, big bars
+        candidates = []
+        for k in dict.fromkeys(max(0, min(n - 1, k)) for k in picks):
+            b = target.nth(k).bounding_box()
+            if b:
+                candidates.append((b["x"] + b["width"] / 2, b["y"] + max(2, b["height"] / 2)))
+    for x, y in candidates:
+        page.mouse.move(x, y)
+        page.wait_for_timeout(300)
+        page.mouse.click(x, y)
+        if _arrived(context, page, before, opened, f"{where} → {kind}"):
+            _back(page, before)
+            return
+    raise AssertionError(f"{where}: no click on {kind} led anywhere")
+
+
+def _click_buttons(page, where: str) -> list[str]:
+    """Click an option of each button group, then the next page of a paged list: each changes the URL (the
+    view is shareable) with no error. Returns the kinds clicked. Done last on a page: it changes the view."""
+    kinds = []
+    groups = page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"]')
+    for i in range(groups.count()):
+        option = groups.nth(i).locator('button[aria-checked="false"]').last
+        if not option.count():
+            continue
+        before, label = page.url, option.inner_text()
+        option.scroll_into_view_if_needed()
+        option.click()
+        page.wait_for_url(lambda u: u != before, timeout=30_000)
+        _settle(page, 300)
+        _no_error(page, f"{where} button group {i}")
+        assert groups.nth(i).locator('button[aria-checked="true"]').inner_text() == label, where
+        kinds.append(f"button group {i}")
+    following = page.locator('[data-testid="stMain"] [data-testid="stPaginationNext"]')
+    if following.count() and following.first.is_enabled():
+        before = page.url
+        following.first.click()
+        page.wait_for_url(lambda u: u != before and "page=2" in u, timeout=30_000)
+        _settle(page, 300)
+        _no_error(page, f"{where} next page")
+        kinds.append("next page")
+    return kinds
+
+
 def test_walk_every_page_as_every_role(walk_server, chrome, artifacts_dir):
     """Each role opens each of its pages. Every link is checked to stay in the tab; one link of every kind
     (page, target, query keys) is clicked: by the first role that shows it, since later roles draw that
@@ -151,8 +253,11 @@ def test_walk_every_page_as_every_role(walk_server, chrome, artifacts_dir):
     folder = artifacts_dir / "walk"
     folder.mkdir(exist_ok=True)
     clicked: set[tuple[str, str]] = set()
+    charts: set[tuple[str, str]] = set()
+    buttons: set[tuple[str, str]] = set()
     for account in ROLES:
         context = chrome.new_context(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
+        context.set_default_navigation_timeout(60_000)
         try:
             page = _sign_in(context, url, account)
             links = 0
@@ -172,8 +277,18 @@ def test_walk_every_page_as_every_role(walk_server, chrome, artifacts_dir):
                         page.wait_for_timeout(500)
                         current = _links(page, url)
                     assert kind in current, f"{where}: the link {kind} is gone after going back"
-                    _follow(context, page, *current[kind], where)
+                    for attempt in range(3):  # a sync in between redraws the links with the new as-of time
+                        href, absolute = _links(page, url).get(kind, current[kind])
+                        if page.locator(f'[data-testid="stMain"] a[href="{href}"]:visible').count():
+                            break
+                        page.wait_for_timeout(1000)
+                    _follow(context, page, href, absolute, where)
                     clicked.add((page_kind, kind))
+                for kind, target in _chart_targets(page):
+                    if (page_kind, kind) not in clicked:
+                        _click_chart(context, page, kind, target, where)
+                        clicked.add((page_kind, kind))
+                        charts.add((page_kind, kind))
                 if page.locator('[data-testid="stDeckGlJsonChart"]').count():  # a map: let deck.gl draw it
                     page.wait_for_selector('[data-testid="stDeckGlJsonChart"] canvas', timeout=60_000)
                     page.wait_for_timeout(2000)
@@ -185,7 +300,14 @@ def test_walk_every_page_as_every_role(walk_server, chrome, artifacts_dir):
                         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
                         assert overflow <= 1, f"{where} at {width}×{height} overflows sideways by {overflow} px"
                 page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+                if (page_kind, "buttons") not in clicked:
+                    buttons.update((page_kind, k) for k in _click_buttons(page, where))
+                    clicked.add((page_kind, "buttons"))
             assert links >= 10, f"{account}: only {links} links on all pages"
         finally:
             context.close()
     assert len(clicked) >= 15, sorted(clicked)
+    # the trend, category and channel charts of the big screen and of /region, and the drill-down map
+    assert sum(1 for p, _ in charts if p == "/") >= 3 and sum(1 for p, _ in charts if p == "/region") >= 4, charts
+    # the period of the big screen and of /region, the sort direction and the next page of /cases
+    assert {("/", "button group 0"), ("/region", "button group 0"), ("/cases", "next page")} <= buttons, buttons

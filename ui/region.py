@@ -403,9 +403,13 @@ def _selected(event) -> list[dict]:
 
 
 def _open_list(url: str) -> None:
-    from urllib.parse import parse_qsl, urlsplit
+    """Go to ``url`` as a link does: a new entry in the browser's history, so back returns to this view as it
+    was. (``st.switch_page`` with query parameters writes them into this page's own history entry first: back
+    would land here with the list's parameters.)"""
+    import json
 
-    st.switch_page("pages/cases.py", query_params=dict(parse_qsl(urlsplit(url).query)))
+    st.html(f"<script>window.location.assign({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+    st.stop()
 
 
 def open_selected_bar(event, scope: Scope, view: ViewParams, field: str, as_of: dt.datetime) -> None:
