@@ -17,6 +17,7 @@ from . import supervision as supervise
 from . import tables, widgets
 from .cases import figure_url
 from .params import ViewParams, link
+from .text import plain
 
 FILTER_LABELS = {"district": "区县", "street": "街道", "department": "承办单位", "category": "类别", "channel": "渠道"}
 RED, YELLOW = "rgba(255, 77, 79, 0.28)", "rgba(250, 219, 20, 0.30)"
@@ -50,7 +51,7 @@ def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
         names = _option_names(options, name)
         current = st.query_params.get(name) or ALL
         if current not in codes:
-            st.warning(f"{FILTER_LABELS[name]} “{current[:40]}” 不在可选范围内，已忽略。")
+            st.warning(f"{FILTER_LABELS[name]} “{plain(current[:40])}” 不在可选范围内，已忽略。")
             current = ALL
         show = lambda c, names=names: "全部" if c == ALL else names.get(c, c)  # noqa: E731
         widget = f"alert_{name}"
@@ -197,9 +198,9 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
     frozen = tuple(sorted(filters.items()))
     chosen = filter_text(key, scope, as_of, filters)
     if chosen:
-        st.info(f"以下督办情况只统计符合筛选条件的工单（{scope_name} · {chosen}）。")
+        st.info(f"以下督办情况只统计符合筛选条件的工单（{plain(scope_name)} · {plain(chosen)}）。")
     else:
-        st.caption(f"以下督办情况统计{scope_name}的全部工单（未筛选）。")
+        st.caption(f"以下督办情况统计{plain(scope_name)}的全部工单（未筛选）。")
     widgets.panel_title("在办督办", "不限受理时间 · 逾期未答复的将自动升级一级（街道→区→市）")
     open_ = cached.open_supervisions(key, scope, as_of, frozen)
     if open_.empty:

@@ -35,6 +35,7 @@ from data_access.vocab import CHANNELS, HANDLING_LEVELS, SATISFACTION, STATUSES,
 
 from . import format as fmt
 from .params import ViewParams, link
+from .text import plain
 
 PAGE_SIZE = case_data.PAGE_SIZE
 
@@ -317,10 +318,10 @@ def downloads(key, scope: Scope, period: Period, as_of: dt.datetime, req: ListRe
         return cached.deferred(build)
 
     left.download_button("导出 CSV", make("csv"), file_name=f"{stem}.csv", mime=exports.CSV_MIME,
-                         on_click="ignore", disabled=too_many or n == 0, help=note, key="case_csv",
+                         on_click="ignore", disabled=too_many or n == 0, help=plain(note), key="case_csv",
                          icon=":material/download:")
     right.download_button("导出 Excel", make("xlsx"), file_name=f"{stem}.xlsx", mime=exports.XLSX_MIME,
-                          on_click="ignore", disabled=too_many or n == 0, help=note, key="case_xlsx",
+                          on_click="ignore", disabled=too_many or n == 0, help=plain(note), key="case_xlsx",
                           icon=":material/table_view:")
 
 
