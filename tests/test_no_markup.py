@@ -103,10 +103,13 @@ _LIVE = {  # syntax, in the live characters (escaped ones are masked)
     "block at a line's start": re.compile(r"^(?:[ ]{0,3}(?:[-+*](?=[ \t]|$)|#{1,6}(?=[ \t]|$)|>|\d{1,9}[.)](?=[ \t]|$)"
                                           r"|(?:[-*_][ \t]*){3,}$|=+[ \t]*$)|[ ]{4}|[ ]{0,3}\t)", re.M),
 }
-_AFTER_PARSE = {  # what Streamlit rewrites in the text after parsing, where escapes are gone
+_AFTER_PARSE = {  # what is rewritten in the text after parsing, where escapes are gone (as a browser shows)
     "Material icon": re.compile(r":material[_/]\w+:"),
     "Streamlit logo": re.compile(r":streamlit:"),
     "typographic arrow": re.compile(r"(?<!\S)(<->|->|<-|--|>=|<=|~=)(?!\S)"),
+    "emoji shortcode": re.compile(r":(?:[+-]1|\d*[A-Za-z_][\w+-]*|\d{3,}):"),
+    "URL autolink literal": re.compile(r"(?i)(https?://|www\.)[-.\w]"),
+    "e-mail autolink literal": re.compile(r"[-.\w+]@[-\w]+\.[-\w]"),
 }
 
 
@@ -523,11 +526,11 @@ def test_map_tooltips_escape_the_names_they_show():
 
 # ------------------------------------------------------- the pages ---
 
-@pytest.fixture(scope="module")
-def city(tmp_path_factory):
-    """A small demo city whose names and texts are hostile."""
+def hostile_city(folder: Path, appeals: int = 3_000) -> dict:
+    """A small demo city whose names and texts are hostile: the environment that points the dashboard at it,
+    and the codes of the hostile district, street, grid, department and an appeal of the hostile category."""
     end = local_now(CITY_TZ).replace(second=0, microsecond=0)
-    env = demo.build(tmp_path_factory.mktemp("no_markup"), appeals=3_000, months=2, end=end)
+    env = demo.build(folder, appeals=appeals, months=2, end=end)
     engine = make_engine(env["APPEALS_DB_URL"])
     a, r, d = schema.appeals, schema.regions, schema.departments
     with engine.begin() as conn:
@@ -535,7 +538,7 @@ def city(tmp_path_factory):
                            .order_by(func.count().desc()).limit(1)).scalar_one()
         conn.execute(update(a).where(a.c.category == top).values(
             category=CATEGORY, subcategory=SUBCATEGORY, summary=SUMMARY, address=ADDRESS, appellant_name=NAME))
-        some = conn.execute(select(a.c.appeal_id).order_by(a.c.appeal_id).limit(400)).scalars().all()
+        some = conn.execute(select(a.c.appeal_id).order_by(a.c.appeal_id).limit(appeals // 8)).scalars().all()
         conn.execute(update(a).where(a.c.appeal_id.in_(some)).values(channel=CHANNEL, channel_label=CHANNEL))
         district = conn.execute(select(r.c.code).where(r.c.level == "district").order_by(r.c.code)).scalars().first()
         street = conn.execute(select(r.c.code).where(r.c.parent_code == district).order_by(r.c.code)).scalars().first()
@@ -549,8 +552,13 @@ def city(tmp_path_factory):
         hostile = conn.execute(select(a.c.appeal_id, a.c.grid_code).where(a.c.category == CATEGORY)
                                .where(a.c.grid_code.like(f"{street}%")).order_by(a.c.created_at.desc())).first()
     engine.dispose()
-    yield {"env": env, "district": district, "street": street, "department": dept, "appeal": hostile[0],
-           "grid": hostile[1]}
+    return {"env": env, "district": district, "street": street, "department": dept, "appeal": hostile[0],
+            "grid": hostile[1]}
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    return hostile_city(tmp_path_factory.mktemp("no_markup"))
 
 
 @pytest.fixture

@@ -2,14 +2,17 @@
 
 Most of Streamlit's text renders Markdown: ``st.error``, ``st.warning``,
 ``st.info``, ``st.success``, ``st.caption``, ``st.markdown``, ``st.metric``
-(label, value, help), widget labels and help texts, tabs and expanders. Its
-Markdown has links, images, raw HTML shown as text, GitHub's autolinks
-(``www.…``, ``http://…``, ``a@b.example``), maths (``$…$``), directives
-(``:red[…]``, ``:help[…]``), Material icons (``:material/home:``), emoji
-shortcodes and the Streamlit logo (``:streamlit:``). ``plain`` writes any value
-so that all of it shows as the characters it is and nothing else: a region
-code ``[点我](http://evil.example)`` from the URL reads as those characters,
-never as a link.
+(label, value, delta, help), widget labels and help texts, the options of
+radio buttons and segmented controls, tabs and expanders. Its Markdown has
+links, images, inline HTML, GitHub's autolinks (``www.…``, ``http://…``,
+``a@b.example``), maths (``$…$``), directives (``:red[…]``, ``:help[…]``),
+Material icons (``:material/home:``), emoji shortcodes and the Streamlit logo
+(``:streamlit:``). ``plain`` writes any value so that it shows as the
+characters it is and nothing else: a region code ``[点我](http://evil.example)``
+from the URL reads as those characters, never as a link. Backslash escapes stop
+the syntax; what is rewritten after parsing, where the escapes are gone
+(autolinks, shortcodes, icons, arrows), is kept apart by an invisible word
+joiner (U+2060). Ordinary text (names, dates, 23:59:59, 96.7%) is left as it is.
 
 ``st.html`` renders HTML: values go through ``html.escape``. Plotly's labels,
 legends and hover texts render a subset of HTML, and so do deck.gl's
@@ -33,16 +36,20 @@ _ALWAYS = re.compile(r"([\\`*_~\[\]<>&$|@])")
 # A colon starts a directive (:red[…], :help[…]), an emoji shortcode (:smile:, :100:) or a URL scheme
 # (http://, which GitHub's autolinks need). A clock time (10:30, 23:59:59) is none of these and stays as written.
 _COLON = re.compile(r":(?!\d{1,2}(?![\w+\-]))", re.ASCII)
-# A bare www.… becomes a link (GitHub's autolink literal): its dot is escaped
-_WWW = re.compile(r"(?<![\w.])(www)\.", re.ASCII | re.IGNORECASE)
 # Markers at the start of a line: headings, lists, block quotes, ordered lists, thematic breaks
 _LEADING = re.compile(r"^( ?)([#+\-=])")
 _ORDERED = re.compile(r"^( ?\d{1,9})([.)])(?=\s|$)")
-# Streamlit rewrites some text after parsing, where escapes are already gone: Material icons
-# (:material_home: and :material/home:), the Streamlit logo (:streamlit:) and typographic arrows
-# (" -> " becomes →). A word joiner (U+2060, invisible) keeps these apart.
+# Some text is rewritten after parsing, where the escapes are already gone: GitHub's autolinks (http://…,
+# www.…, a@b.example), emoji shortcodes (:smile:, loaded whenever the text holds a :word:, even a clock time's
+# :59:), Streamlit's Material icons (:material_home:, :material/home:) and logo (:streamlit:), and typographic
+# arrows (" -> " becomes →). A word joiner (U+2060, invisible) between two of their characters keeps them apart.
 _JOIN = "\u2060"
-_AFTER_PARSE = re.compile(r":(?=material[/_]|streamlit:)")
+_AFTER_PARSE = re.compile(
+    r"(?i:https?:)(?=//)"  # http:|//
+    r"|(?i:www)(?=\.)"  # www|.
+    r"|[\w.+\-](?=@)"  # a|@b.example
+    r"|:(?=(?:[+\-]1|\d*[A-Za-z_][\w+\-]*|\d{3,}):|material[/_])",  # :|smile:  :|material/home:  (not :59:)
+    re.ASCII)
 _ARROWS = re.compile(r"(?<!\S)(<->|->|<-|--|>=|<=|~=)(?!\S)")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
@@ -56,11 +63,10 @@ def plain(value) -> str:
     if value is None:
         return ""
     text = _SPACES.sub(" ", str(value))
-    text = _AFTER_PARSE.sub(":" + _JOIN, text)
+    text = _AFTER_PARSE.sub(lambda m: m.group(0) + _JOIN, text)
     text = _ARROWS.sub(lambda m: _JOIN.join(m.group(1)), text)
     text = _ALWAYS.sub(r"\\\1", text)
     text = _COLON.sub(r"\\:", text)
-    text = _WWW.sub(r"\1\\.", text)
     text = _LEADING.sub(r"\1\\\2", text)
     return _ORDERED.sub(r"\1\\\2", text)
 
