@@ -255,6 +255,10 @@ class Unverifiable(RuntimeError):
     """The system of record cannot be read, so who is looking cannot be checked."""
 
 
+class NotSignedIn(access.NoAccess):
+    """A query refused because the person's proof was refused on the way (or cannot be checked)."""
+
+
 @dataclass(frozen=True)
 class Credential:
     """What proves a principal on every run: ``kind`` "session" (a sign-in's token) or "kiosk" (a wall's)."""
@@ -409,7 +413,7 @@ def current_grant() -> access.Grant:
     """The grant of the person this run (or download) is for; ``access.NOBODY`` when nobody is signed in.
 
     The person's proof is checked again first (``recheck``, at most every ``RECHECK_SECONDS``): refused,
-    ``access.NoAccess`` says so, and the session holds nobody from then on.
+    ``NotSignedIn`` (an ``access.NoAccess``) says so, and the session holds nobody from then on.
     """
     acting = _ACTING.get()
     if acting is not None:
@@ -421,9 +425,9 @@ def current_grant() -> access.Grant:
         try:
             principal = recheck(touch=False)
         except Unverifiable as exc:
-            raise access.NoAccess(UNVERIFIABLE) from exc
+            raise NotSignedIn(UNVERIFIABLE) from exc
         if principal is None:
-            raise access.NoAccess(SIGNED_OUT)
+            raise NotSignedIn(SIGNED_OUT)
         grant = _session_get(GRANT_KEY)
     return grant if isinstance(grant, access.Grant) else access.NOBODY
 

@@ -29,8 +29,8 @@ cfg = cached.settings()
 
 @st.fragment(run_every=cfg.refresh_seconds)
 @widgets.guard
+@auth.live  # each refresh checks who is looking again: revoked, disabled or expired shows nothing
 def screen() -> None:
-    auth.require()  # each refresh checks who is looking again: revoked, disabled or expired shows nothing
     fresh = widgets.current_data(
         before_message=lambda f: widgets.header("党群一张网 · 诉求指挥中心", "全域", f, cfg.timezone),
         hint="生成演示数据：`python -m data_access seed`；导入本市数据见 docs/import.md。")

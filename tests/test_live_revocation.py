@@ -43,21 +43,32 @@ PRINCIPAL, SESSION, KIOSK, GRANT, VERIFIED = (
 CARRIED = (PRINCIPAL, SESSION, KIOSK, GRANT, "signed_in_state_ended", "clear_session_cookie")
 SIGNED_OUT = "登录状态已失效"
 
-# A fragment's own run, as the big screen's refresh runs it: it does not pass through app.py's gate, so it
-# asks ``auth.require()`` first; when the whole app reruns and the gate finds nobody, the sign-in form shows.
+# A fragment's own run, as the big screen's refresh runs it (``@widgets.guard @auth.live``): it does not pass
+# through app.py's gate, so it asks first; when the whole app reruns and the gate finds nobody, the sign-in
+# form shows. ``MIDRUN`` (when set) happens between the entry's check and the first query of the run.
 REFRESH = """
+import time
 import streamlit as st
 from data_access import cached
 from data_access.scope import Period
-from ui import auth
+from ui import auth, widgets
 
 if st.session_state.get("principal") is None:  # app.py's gate finds nobody: the sign-in form
     st.write("SIGN-IN")
     st.stop()
-auth.require()
-fresh = cached.refresh()
-key = cached.token(fresh)
-st.metric("受理", int(cached.kpis(key, cached.resolve_scope(key, None), Period.all_time(), cached.as_of(fresh))["received"]))
+
+@widgets.guard
+@auth.live
+def refresh():
+    midrun = st.session_state.pop("midrun", None)
+    if midrun is not None:
+        midrun()
+        st.session_state["access_verified_at"] = time.monotonic() - 60  # a long run: its queries check again
+    fresh = cached.refresh()
+    key = cached.token(fresh)
+    st.metric("受理", int(cached.kpis(key, cached.resolve_scope(key, None), Period.all_time(), cached.as_of(fresh))["received"]))
+
+refresh()
 """
 
 # A run that reads data without asking first: the query layer checks anyway.
@@ -236,6 +247,21 @@ def test_a_staff_screen_shows_nothing_at_its_next_refresh(app, city, end, reason
     # the page run that follows shows the sign-in form and says why
     page = app(at=_carry(refresh, page=None))
     assert {b.label for b in page.button} >= {"登录"} and not page.metric
+    assert any("登录状态已失效" in w.value for w in page.warning), [w.value for w in page.warning]
+
+
+def test_a_refusal_met_during_a_refresh_reruns_the_app_too(app, city):
+    """Disabled after the refresh's first check, before its queries: the query layer refuses, and the
+    screen goes to the sign-in form rather than showing the refusal in place of its figures."""
+    _, engine = city
+    name = _new_user(engine)
+    signed = _sign_in(app, name)
+    refresh = _carry(signed, REFRESH)
+    refresh.session_state["midrun"] = lambda: auth.disable_user(engine, name)
+    refresh = app(at=refresh)
+    assert not _shows_data(refresh) and [m.value for m in refresh.markdown] == ["SIGN-IN"]
+    assert not refresh.error
+    page = app(at=_carry(refresh, page=None))
     assert any("登录状态已失效" in w.value for w in page.warning), [w.value for w in page.warning]
 
 

@@ -23,6 +23,7 @@ and no data.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
@@ -110,13 +111,14 @@ def require() -> auth.Principal:
     """The first step of a run that does not pass through app.py's gate: a fragment's own run (the big
     screen's refresh every ``APPEALS_REFRESH_SECONDS``).
 
-    Checks the person again (``cached.recheck``, without counting as activity, so an unattended
-    screen still reaches its idle expiry). Refused (a revoked kiosk token, a disabled account, an
-    expired or idle session, a sign-out elsewhere) or not verifiable, it stops this run and reruns the
-    whole app: the page then shows the sign-in form or the refusal, and nothing of what it showed.
+    Checks the person again (``cached.recheck``, every time, without counting as activity, so an
+    unattended screen still reaches its idle expiry). Refused (a revoked kiosk token, a disabled
+    account, an expired or idle session, a sign-out elsewhere) or not verifiable, it stops this run and
+    reruns the whole app: the page then shows the sign-in form or the refusal, and nothing of what it
+    showed.
     """
     try:
-        principal = cached.recheck(touch=False)
+        principal = cached.recheck(touch=False, max_age=0)
     except Exception:  # noqa: BLE001 - cannot check: the whole app's run says so (app.py), with no data
         _log.warning("re-check of the signed-in person failed", exc_info=True)
         st.rerun(scope="app")
@@ -124,6 +126,24 @@ def require() -> auth.Principal:
         _ended()
         st.rerun(scope="app")
     return principal
+
+
+def live(render):
+    """A fragment's body that runs on its own (``st.fragment(run_every=…)``): ``require()`` first, and
+    a refusal met later in the run (``cached.NotSignedIn``, from the query layer's own check) reruns
+    the whole app as well. Put it inside ``widgets.guard``, which would show the refusal in place."""
+
+    @functools.wraps(render)
+    def wrapper(*args, **kwargs):
+        require()
+        try:
+            return render(*args, **kwargs)
+        except cached.NotSignedIn:
+            if st.session_state.get(PRINCIPAL_KEY) is None:
+                _ended()
+            st.rerun(scope="app")
+
+    return wrapper
 
 
 def cannot_verify(exc: BaseException) -> None:
