@@ -12,7 +12,7 @@ st.set_page_config(page_title="诉求指挥中心", page_icon=ICON, layout="wide
 
 boot.refuse_on_zone_mismatch()
 try:
-    principal = auth.gate()  # checks who is looking on every page run; fragments call auth.require()
+    principal = auth.gate()  # checks who is looking on every page run; a fragment's own run: auth.live
 except Exception as exc:  # noqa: BLE001 - the accounts live in the system of record: say so, no traceback
     auth.cannot_verify(exc)
 kiosk = principal is None or principal.is_kiosk or st.query_params.get("kiosk", "") not in ("", "0", "false")

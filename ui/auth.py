@@ -119,8 +119,11 @@ def require() -> auth.Principal:
     """
     try:
         principal = cached.recheck(touch=False, max_age=0)
-    except Exception:  # noqa: BLE001 - cannot check: the whole app's run says so (app.py), with no data
-        _log.warning("re-check of the signed-in person failed", exc_info=True)
+    except cached.Unverifiable as exc:  # the whole app's run says so (app.py), with no data
+        _log.warning("cannot check who is looking: the system of record cannot be read (%s)", exc)
+        st.rerun(scope="app")
+    except Exception:  # noqa: BLE001 - the same, and the cause goes to the log
+        _log.exception("re-check of the signed-in person failed")
         st.rerun(scope="app")
     if principal is None:
         _ended()
