@@ -17,7 +17,7 @@ from data_access import alerts, cached
 from ui import boot
 from data_access.queries import UnknownRegion
 from data_access.scope import Period
-from ui import charts, maps, params, region, tables, theme, widgets
+from ui import auth, charts, maps, params, region, tables, theme, widgets
 from ui.cases import figure_url
 from ui import format as fmt
 from ui.text import plain
@@ -30,6 +30,7 @@ cfg = cached.settings()
 
 @st.fragment(run_every=cfg.refresh_seconds)
 @widgets.guard
+@auth.live  # each refresh checks who is looking again: revoked, disabled or expired shows nothing
 def screen() -> None:
     fresh = widgets.current_data(
         before_message=lambda f: widgets.header("党群一张网 · 诉求指挥中心", "全域", f, cfg.timezone),

@@ -155,13 +155,12 @@ def supervision_sheet(data: pd.DataFrame) -> bytes:
 
 
 def export_button(data: pd.DataFrame, as_of: dt.datetime, scope_name: str, region_code: str | None) -> None:
-    """The 督办单 download; the file is made (and the export audited) only when clicked."""
-    def build() -> bytes:
-        cached.audit("export", target="督办单", region_code=region_code,
-                     detail={"kind": "xlsx", "rows": len(data), "file": "督办单"})
-        return supervision_sheet(data)
+    """The 督办单 download; the file is made (and the export audited, once made) only when clicked."""
+    def build() -> cached.Export:
+        return cached.Export(supervision_sheet(data), len(data))
 
-    st.download_button("导出督办单（Excel）", cached.deferred(build),
+    made = cached.export(build, target="督办单", kind="xlsx", region_code=region_code, detail={"file": "督办单"})
+    st.download_button("导出督办单（Excel）", made,
                        file_name=f"督办单-{scope_name}-{as_of:%Y%m%d%H%M}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key="export_supervision_sheet", on_click="ignore")
 
