@@ -33,6 +33,7 @@ import streamlit as st
 
 from data_access import auth, cached
 from data_access.access import Grant
+from ui.text import plain
 
 PRINCIPAL_KEY = cached.PRINCIPAL_KEY
 TOKEN_KEY = cached.SESSION_TOKEN_KEY
@@ -153,7 +154,7 @@ def cannot_verify(exc: BaseException) -> None:
     """What app.py shows when it cannot check who is looking: a message, no data; and it tries again
     every ``APPEALS_REFRESH_SECONDS``, so a wall screen comes back by itself after an outage."""
     cause = str(exc) if isinstance(exc, cached.Unverifiable) else type(exc).__name__  # the driver's error, by name
-    st.error(f"无法核验登录状态：诉求数据库无法访问（{cause}）。请稍后重试或联系管理员。本页面会自动重试。")
+    st.error(f"无法核验登录状态：诉求数据库无法访问（{plain(cause)}）。请稍后重试或联系管理员。本页面会自动重试。")
     try:
         every = max(1, int(cached.settings().refresh_seconds))
     except Exception:  # noqa: BLE001 - the settings themselves: try again a minute later
