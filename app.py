@@ -12,10 +12,9 @@ st.set_page_config(page_title="诉求指挥中心", page_icon=ICON, layout="wide
 
 boot.refuse_on_zone_mismatch()
 try:
-    principal = auth.gate()
+    principal = auth.gate()  # checks who is looking on every page run; a fragment's own run: auth.live
 except Exception as exc:  # noqa: BLE001 - the accounts live in the system of record: say so, no traceback
-    st.error(f"无法核验登录状态：诉求数据库无法访问（{type(exc).__name__}）。请稍后重试或联系管理员。")
-    st.stop()
+    auth.cannot_verify(exc)
 kiosk = principal is None or principal.is_kiosk or st.query_params.get("kiosk", "") not in ("", "0", "false")
 pages = [
     st.Page("pages/big_screen.py", title="指挥大屏", icon=":material/tv:", url_path="big-screen", default=True),

@@ -606,9 +606,13 @@ def _end(conn, session_id: str, now: dt.datetime, reason: str) -> int:
 
 
 def resume_session(engine: Engine, token: str, *, now: dt.datetime | None = None,
-                   settings=None) -> Principal | None:
+                   settings=None, touch: bool = True) -> Principal | None:
     """The principal of a session token, with the account's current role and region; None when the
-    session is unknown, ended, expired, idle too long or the account is disabled (the session then ends)."""
+    session is unknown, ended, expired, idle too long or the account is disabled (the session then ends).
+
+    ``touch``: the check counts as activity (``last_seen_at`` moves on, at most every ``TOUCH_SECONDS``).
+    A check nobody asked for (a big screen's automatic refresh) passes False, so a screen left alone
+    still reaches its idle expiry."""
     if not _is_token(token):
         return None
     settings = _settings(settings)
@@ -630,7 +634,7 @@ def resume_session(engine: Engine, token: str, *, now: dt.datetime | None = None
         with engine.begin() as conn:
             _end(conn, session_id, now, reason)
         return None
-    if (now - session.last_seen_at).total_seconds() >= TOUCH_SECONDS:
+    if touch and (now - session.last_seen_at).total_seconds() >= TOUCH_SECONDS:
         with engine.begin() as conn:
             conn.execute(update(_sessions).where(_sessions.c.id == session_id, _sessions.c.ended_at.is_(None))
                          .values(last_seen_at=now))

@@ -14,10 +14,12 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import functools
+import hashlib
 import inspect
+import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
@@ -228,10 +230,176 @@ SCREEN_VIEWS = ("region", "level_counts", "kpis", "children", "daily_trend", "ca
                 "newest_overdue", "heat_bins", "shapes", "emerging_hotspots")
 
 
+# ------------------------------------------------------ who is looking ---
+# Sign-in (``ui.auth.gate``) puts the person (``PRINCIPAL_KEY``), their grant
+# and what proves them into the session: a session token, or a wall screen's
+# kiosk token. Every run re-checks that proof against the system of record
+# before it reads anything: app.py's gate on a page run, ``ui.auth.require`` on
+# a fragment's own run (the big screen's refresh), ``current_grant`` on every
+# query (so a run that forgot to ask is checked too), and ``deferred`` when a
+# download is made. A revoked kiosk token, a disabled account, an idle or
+# expired session, a sign-out elsewhere: the next run reads nothing.
+
+PRINCIPAL_KEY = "principal"
+SESSION_TOKEN_KEY = "session_token"
+KIOSK_TOKEN_KEY = "kiosk_token"
+VERIFIED_KEY = "access_verified_at"  # time.monotonic() of the last check in this session
+# a principal checked this recently is not checked again (one run's queries share its entry check)
+RECHECK_SECONDS = 2.0
+SIGNED_OUT = "登录状态已失效（会话过期或空闲超时、账号已停用、大屏令牌已吊销，或已在别处退出登录），请重新登录。"
+UNVERIFIABLE = "无法核验登录状态：诉求数据库无法访问。请稍后重试或联系管理员。"
+_log = logging.getLogger("appeals")
+
+
+class Unverifiable(RuntimeError):
+    """The system of record cannot be read, so who is looking cannot be checked."""
+
+
+class NotSignedIn(access.NoAccess):
+    """A query refused because the person's proof was refused on the way (or cannot be checked)."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What proves a principal on every run: ``kind`` "session" (a sign-in's token) or "kiosk" (a wall's)."""
+
+    kind: str
+    token: str = field(repr=False)
+
+
+def grant_of(principal) -> access.Grant:
+    """What a principal may read and do (``access.Grant``)."""
+    return access.Grant(region_code=principal.region_code, personal_data=principal.may_see_personal_data,
+                        export=principal.may_export, case_detail=not principal.is_kiosk,
+                        supervise_levels=principal.supervision_levels, screen_only=principal.is_kiosk)
+
+
+class _KioskMemory:
+    """Wall screens this process verified, for an outage of the system of record.
+
+    A kiosk token checked successfully within ``session_idle_seconds`` keeps
+    its screen while the system of record cannot be read, on a fresh page load
+    too. A token refused once (revoked, unknown) is forgotten at once, so an
+    outage never revives it. Keyed by the token's SHA-256; staff sessions are
+    never kept here (no data for them without a check).
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seen: dict[str, tuple[object, float]] = {}
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    def note(self, token: str, principal) -> None:
+        with self.lock:
+            if principal is None:
+                self.seen.pop(self._key(token), None)
+            else:
+                self.seen[self._key(token)] = (principal, time.monotonic())
+
+    def recent(self, token: str, within_seconds: float):
+        with self.lock:
+            entry = self.seen.get(self._key(token))
+        if entry is not None and time.monotonic() - entry[1] <= within_seconds:
+            return entry[0]
+        return None
+
+
+_kiosks = _KioskMemory()
+
+
+def verify(credential: Credential, *, touch: bool = True):
+    """The principal a credential stands for now, read from the system of record; None when refused
+    (a revoked or unknown kiosk token; a session ended, idle, past its cap or of a disabled account).
+
+    Raises ``Unverifiable`` when the system of record cannot be read, except for a kiosk token this
+    process verified within ``session_idle_seconds``: that wall keeps its principal through the outage.
+    ``touch``: the check is someone's activity (see ``auth.resume_session``).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import auth
+
+    try:
+        engine = sor_engine()
+        if credential.kind == "kiosk":
+            principal = auth.kiosk_principal(engine, credential.token)
+        else:
+            principal = auth.resume_session(engine, credential.token, settings=settings(), touch=touch)
+    except (SQLAlchemyError, OSError) as exc:
+        if credential.kind == "kiosk":
+            kept = _kiosks.recent(credential.token, settings().session_idle_seconds)
+            if kept is not None:
+                return kept
+        raise Unverifiable(f"{type(exc).__name__}") from exc
+    if credential.kind == "kiosk":
+        _kiosks.note(credential.token, principal)
+    return principal
+
+
+def _session_credential() -> Credential | None:
+    """The proof kept with this session's principal; None for single sign-on (the identity provider's)."""
+    principal = _session_get(PRINCIPAL_KEY)
+    if principal is None:
+        return None
+    kind, key = ("kiosk", KIOSK_TOKEN_KEY) if principal.is_kiosk else ("session", SESSION_TOKEN_KEY)
+    token = _session_get(key)
+    return Credential(kind, token) if isinstance(token, str) and token else None
+
+
+def admit(principal, credential: Credential | None = None):
+    """Keep a verified principal, its grant and its proof in this session."""
+    st.session_state[PRINCIPAL_KEY] = principal
+    st.session_state[GRANT_KEY] = grant_of(principal)
+    if credential is not None:
+        st.session_state[KIOSK_TOKEN_KEY if credential.kind == "kiosk" else SESSION_TOKEN_KEY] = credential.token
+    st.session_state[VERIFIED_KEY] = time.monotonic()
+    return principal
+
+
+def forget() -> None:
+    """Nobody is signed in in this session any more."""
+    for name in (PRINCIPAL_KEY, SESSION_TOKEN_KEY, KIOSK_TOKEN_KEY, GRANT_KEY, VERIFIED_KEY):
+        st.session_state.pop(name, None)
+
+
+def recheck(*, touch: bool = False, max_age: float = RECHECK_SECONDS):
+    """This session's principal, checked again against the system of record (unless it was checked
+    within ``max_age`` seconds); None, with the session forgotten, when it is refused.
+
+    A principal without a proof kept here (single sign-on) is returned as it is. Raises ``Unverifiable``
+    (see ``verify``). ``touch`` False: a check nobody asked for, which does not count as activity.
+    """
+    principal = _session_get(PRINCIPAL_KEY)
+    credential = _session_credential()
+    if principal is None or credential is None:
+        return principal
+    verified = _session_get(VERIFIED_KEY)
+    if isinstance(verified, float) and time.monotonic() - verified < max_age:
+        return principal
+    fresh = verify(credential, touch=touch)
+    if fresh is None:
+        forget()
+        return None
+    return admit(fresh, credential)
+
+
 # Who a deferred download runs for. Streamlit runs a download's callable in a
 # server thread with no session; ``deferred`` captures the person who saw the
-# button and restores them here, so the file is bounded and audited as theirs.
-_ACTING: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("appeals_acting", default=None)
+# button and their proof, checks the proof again when the file is made, and
+# restores them here, so the file is bounded and audited as theirs.
+
+
+@dataclass(frozen=True)
+class _Acting:
+    principal: object
+    grant: access.Grant
+    credential: Credential | None
+
+
+_ACTING: contextvars.ContextVar[_Acting | None] = contextvars.ContextVar("appeals_acting", default=None)
 
 
 def _session_get(name: str):
@@ -242,28 +410,123 @@ def _session_get(name: str):
 
 
 def current_grant() -> access.Grant:
+    """The grant of the person this run (or download) is for; ``access.NOBODY`` when nobody is signed in.
+
+    The person's proof is checked again first (``recheck``, at most every ``RECHECK_SECONDS``): refused,
+    ``NotSignedIn`` (an ``access.NoAccess``) says so, and the session holds nobody from then on.
+    """
     acting = _ACTING.get()
-    grant = acting[1] if acting is not None else _session_get(GRANT_KEY)
+    if acting is not None:
+        return acting.grant
+    grant = _session_get(GRANT_KEY)
+    if not isinstance(grant, access.Grant):
+        return access.NOBODY
+    if _session_credential() is not None:
+        try:
+            principal = recheck(touch=False)
+        except Unverifiable as exc:
+            raise NotSignedIn(UNVERIFIABLE) from exc
+        if principal is None:
+            raise NotSignedIn(SIGNED_OUT)
+        grant = _session_get(GRANT_KEY)
     return grant if isinstance(grant, access.Grant) else access.NOBODY
 
 
 def _principal():
     acting = _ACTING.get()
-    return acting[0] if acting is not None else _session_get("principal")
+    return acting.principal if acting is not None else _session_get(PRINCIPAL_KEY)
+
+
+class DownloadRefused(RuntimeError):
+    """A download that was not made: refused (the person is no longer signed in, or may not) or failed.
+    No file, no audit row; one line in the log, not a traceback."""
 
 
 def deferred(fn):
-    """``fn`` wrapped to run, later and in any thread, as the person signed in now (for download buttons)."""
-    captured = (_principal(), current_grant())
+    """``fn`` wrapped to run, later and in any thread, as the person signed in now (for download buttons).
+
+    When it runs, that person's proof is checked again (``verify``): a disabled account, a session that
+    ended or expired, a revoked token get ``DownloadRefused`` and ``fn`` never runs.
+    """
+    acting = _ACTING.get()
+    captured = acting if acting is not None else _Acting(_principal(), current_grant(), _session_credential())
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        token = _ACTING.set(captured)
+        now_acting = captured
+        if captured.credential is not None:
+            try:
+                principal = verify(captured.credential)
+            except Unverifiable as exc:
+                raise DownloadRefused(UNVERIFIABLE) from exc
+            if principal is None:
+                raise DownloadRefused(SIGNED_OUT)
+            now_acting = _Acting(principal, grant_of(principal), captured.credential)
+        token = _ACTING.set(now_acting)
         try:
             return fn(*args, **kwargs)
         finally:
             _ACTING.reset(token)
     return run
+
+
+class Export(bytes):
+    """A file made for a download: its bytes, and ``rows``, how many rows of appeals it holds."""
+
+    def __new__(cls, data: bytes, rows: int):
+        made = super().__new__(cls, data)
+        made.rows = int(rows)
+        return made
+
+    def __reduce__(self):  # cached results are pickled: keep the count
+        return (Export, (bytes(self), self.rows))
+
+
+def export(build, *, target: str, kind: str, region_code: str | None = None, detail: dict | None = None):
+    """A download button's callable: ``build()`` (returning an ``Export``) runs when the button is
+    clicked, as the person who saw it, checked again then (``deferred``).
+
+    The export is audited only once the file is made, with the rows it really holds. A refused or
+    failed export writes no audit row, delivers no file (Streamlit's download fails) and leaves one
+    line in the log, no traceback.
+    """
+    person = _account() or "anonymous"
+
+    def make() -> bytes:
+        made = build()
+        if not isinstance(made, Export):
+            raise TypeError(f"an export's build returned {type(made).__name__}, not Export")
+        audit("export", target=target, region_code=region_code,
+              detail={**(detail or {}), "kind": kind, "rows": made.rows})
+        return bytes(made)
+
+    run = deferred(make)
+
+    def download() -> bytes:
+        try:
+            return run()
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong, no file and no audit row
+            _log.warning("export %s (%s) for %s not made: %s: %s", target, kind, person, type(exc).__name__, exc)
+            raise DownloadRefused(str(exc)) from None
+    return download
+
+
+class _QuietRefusals(logging.Filter):
+    """Streamlit logs a failed download's exception with its traceback; ours is already a line in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        seen = 0
+        while exc is not None and seen < 10:
+            if isinstance(exc, DownloadRefused):
+                return False
+            exc, seen = exc.__cause__ or exc.__context__, seen + 1
+        return True
+
+
+_QUIET = _QuietRefusals()
+for _name in ("streamlit.runtime.backend_operation_handler", "streamlit.runtime.media_file_manager"):
+    logging.getLogger(_name).addFilter(_QUIET)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=5000)
@@ -653,11 +916,11 @@ def case_list(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figu
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=8)
 def case_file(key: Token, scope: Scope, period: Period, as_of: dt.datetime, figure: str, kind: str,
               part: str | None = None, filters: dict | None = None, sort: str = "created_at",
-              descending: bool = True, show_personal: bool = False, sheet_name: str = "工单列表") -> bytes:
-    """The whole list as a file: ``kind`` "csv" or "xlsx"."""
+              descending: bool = True, show_personal: bool = False, sheet_name: str = "工单列表") -> Export:
+    """The whole list as a file: ``kind`` "csv" or "xlsx", with the number of appeals it holds."""
     df = _cases.case_export(_con(), scope, period, as_of, figure, part=part, filters=filters, sort=sort,
                             descending=descending, show_personal=show_personal, rules=time_limit_rules(key))
-    return _exports.to_csv_bytes(df) if kind == "csv" else _exports.to_xlsx_bytes(df, sheet_name)
+    return Export(_exports.to_csv_bytes(df) if kind == "csv" else _exports.to_xlsx_bytes(df, sheet_name), len(df))
 
 
 @_guarded

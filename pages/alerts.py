@@ -17,6 +17,7 @@ from data_access.queries import UnknownRegion
 from ui import alerts as ui
 from ui import boot, params, theme, widgets
 from ui import supervision as supervise
+from ui.text import plain
 
 boot.ensure_routed()
 if "period" not in st.query_params:  # the warning page looks at every open appeal unless told otherwise
@@ -36,12 +37,12 @@ def page() -> None:
     moment = widgets.moment(fresh, view)
     as_of = moment.as_of
     for problem in view.problems:
-        st.warning(problem)
+        st.warning(plain(problem))
     supervise.show_done()
     try:
         scope = cached.resolve_scope(key, view.region)
     except UnknownRegion:
-        st.error(f"区域代码 {view.region} 不存在。")
+        st.error(f"区域代码 {plain(view.region)} 不存在。")
         return
     name = cached.region(key, scope.code)["name"] if scope.code else "全域"
     period = view.resolve_period(as_of.date())

@@ -17,9 +17,10 @@ from data_access import alerts, cached
 from ui import boot
 from data_access.queries import UnknownRegion
 from data_access.scope import Period
-from ui import charts, maps, params, region, tables, theme, widgets
+from ui import auth, charts, maps, params, region, tables, theme, widgets
 from ui.cases import figure_url
 from ui import format as fmt
+from ui.text import plain
 
 boot.ensure_routed()
 view = params.read()
@@ -29,10 +30,11 @@ cfg = cached.settings()
 
 @st.fragment(run_every=cfg.refresh_seconds)
 @widgets.guard
+@auth.live  # each refresh checks who is looking again: revoked, disabled or expired shows nothing
 def screen() -> None:
     fresh = widgets.current_data(
         before_message=lambda f: widgets.header("党群一张网 · 诉求指挥中心", "全域", f, cfg.timezone),
-        hint="生成演示数据：`python -m data_access seed`；导入本市数据见 docs/import.md。")
+        hint="生成演示数据：python -m data_access seed；导入本市数据见 docs/import.md。")
     if fresh is None:
         return
 
@@ -41,12 +43,12 @@ def screen() -> None:
     as_of = moment.as_of
     today = as_of.date()
     for problem in view.problems:
-        st.warning(problem)
+        st.warning(plain(problem))
     try:
         scope = cached.resolve_scope(key, view.region)
     except UnknownRegion:
         scope = cached.resolve_scope(key, None)
-        st.warning(f"区域代码 {view.region} 不存在，已显示{'全域' if scope.is_whole else '本辖区'}。")
+        st.warning(f"区域代码 {plain(view.region)} 不存在，已显示{'全域' if scope.is_whole else '本辖区'}。")
     scope_name = cached.region(key, scope.code)["name"] if scope.code else maps.territory_name(key)
     period = view.resolve_period(today)
     period_label = view.period_label()

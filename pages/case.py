@@ -20,6 +20,7 @@ from data_access.vocab import SUPERVISION_LEVELS
 from ui import boot, params, theme, widgets
 from ui import cases as ui
 from ui import supervision as supervise
+from ui.text import plain
 
 boot.ensure_routed()
 view = params.read()
@@ -32,7 +33,7 @@ def page() -> None:
     try:
         fresh = cached.refresh()
     except cached.StoreUnavailable as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     back = ui.safe_back(st.query_params.get("from"))
     home = params.link("big_screen", **({"region": view.region} if view.region else {}), **view.carried())
@@ -52,7 +53,7 @@ def page() -> None:
     show_personal = privacy.may_show_personal_data(cached.current_grant())
     row = cached.case_detail(key, appeal_id, show_personal)
     if row is None:
-        st.error(f"工单 “{appeal_id}” 不存在（或尚未同步到分析库）。")
+        st.error(f"工单 “{plain(appeal_id)}” 不存在（或尚未同步到分析库）。")
         return
     ui.audit_view(row, show_personal)
     what = row["category"] + (f" / {row['subcategory']}" if row.get("subcategory") else "")
@@ -91,7 +92,7 @@ def supervision_section(key, row: dict, as_of) -> None:
         held = None if pending.empty else str(pending.iloc[-1]["level"])
         levels = supervise.levels_offered(above=held)
         if not levels:  # the open supervision is at this account's own level or above
-            st.caption(f"已有待答复的{SUPERVISION_LEVELS.get(held, held)}级督办；督办只能在本级及以下发起，"
+            st.caption(f"已有待答复的{SUPERVISION_LEVELS.get(held, plain(held))}级督办；督办只能在本级及以下发起，"
                        "本账号不能再提级。")
             return
         with st.expander("督办此工单" if pending.empty else "提级督办此工单", expanded=False):

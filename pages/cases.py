@@ -17,6 +17,7 @@ from data_access.queries import UnknownRegion
 from ui import boot, params, tables, theme, widgets
 from ui import cases as ui
 from ui import format as fmt
+from ui.text import plain
 
 boot.ensure_routed()
 view = params.read()
@@ -36,16 +37,16 @@ def page() -> None:
     try:
         req = ui.read_request()
     except ui.BadRequest as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         st.html(f'<div class="case-back"><a href="{home}" target="_self">← 返回指挥大屏</a></div>')
         return
     for problem in (*view.problems, *req.problems):
-        st.warning(problem)
+        st.warning(plain(problem))
     widgets.data_time(moment, fresh, kiosk=view.kiosk)
     try:
         scope = cached.resolve_scope(key, view.region)
     except UnknownRegion:
-        st.error(f"区域代码 “{view.region}” 不存在，无法列出工单。")
+        st.error(f"区域代码 “{plain(view.region)}” 不存在，无法列出工单。")
         st.html(f'<div class="case-back"><a href="{params.link("big_screen", **view.carried())}" '
                 f'target="_self">← 返回指挥大屏</a></div>')
         return
@@ -56,13 +57,13 @@ def page() -> None:
     try:
         n = cached.case_count(key, scope, period, as_of, req.figure, part=req.part, filters=req.filters)
     except CaseRequestError as exc:
-        st.error(f"{exc}，无法列出工单。")
+        st.error(f"{plain(exc)}，无法列出工单。")
         return
     n_pages = ui.pages_of(n)
     page_no = req.page
     if page_no > n_pages:
         if req.page_given:
-            st.warning(f"第 {page_no} 页超出范围（共 {n_pages} 页），已显示第 {n_pages} 页。")
+            st.warning(f"第 {page_no:d} 页超出范围（共 {n_pages:d} 页），已显示第 {n_pages:d} 页。")
         page_no = n_pages
 
     ui.title(req, scope_name, view, as_of, n)
@@ -87,7 +88,7 @@ def page() -> None:
     first = (page_no - 1) * ui.PAGE_SIZE + 1
     tables.html_table(table, name="cases", right=["超期"], wide=["诉求内容", "地址"], height=38 + 32 * 18)
     left, right = st.columns([2, 3], vertical_alignment="center")
-    left.caption(f"第 {page_no} / {n_pages} 页 · 第 {fmt.count(first)}–{fmt.count(first + len(table) - 1)} 件，"
+    left.caption(f"第 {page_no:d} / {n_pages:d} 页 · 第 {fmt.count(first)}–{fmt.count(first + len(table) - 1)} 件，"
                  f"共 {fmt.count(n)} 件")
     with right:
         ui.pager(req, n_pages, page_no)

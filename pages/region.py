@@ -18,6 +18,7 @@ from data_access.queries import UnknownRegion
 from data_access.scope import LEVEL_LABELS, Period, Scope
 from ui import charts, params, region, theme, widgets
 from ui import format as fmt
+from ui.text import plain
 
 boot.ensure_routed()
 view = params.read()
@@ -34,18 +35,18 @@ def page() -> None:
     moment = widgets.moment(fresh, view)
     as_of = moment.as_of
     for problem in view.problems:
-        st.warning(problem)
+        st.warning(plain(problem))
     try:
         scope = cached.resolve_scope(key, view.region or single_root(key))
     except UnknownRegion:
-        st.error(f"区域代码 {view.region} 不存在。")
+        st.error(f"区域代码 {plain(view.region)} 不存在。")
         st.page_link(params.link("region", **view.carried()), label="返回全域", icon=":material/arrow_back:")
         return
     name = cached.region(key, scope.code)["name"] if scope.code else "全域"
     period = view.resolve_period(as_of.date())
     metric = st.query_params.get("metric", region.DEFAULT_METRIC)
     if metric not in region.MAP_METRICS:
-        st.warning(f"未知的地图指标 “{metric[:30]}”，已改为{region.MAP_METRICS[region.DEFAULT_METRIC][0]}")
+        st.warning(f"未知的地图指标 “{plain(metric[:30])}”，已改为{region.MAP_METRICS[region.DEFAULT_METRIC][0]}")
         metric = region.DEFAULT_METRIC
 
     region.breadcrumbs(key, scope, view)

@@ -17,6 +17,7 @@ from . import supervision as supervise
 from . import tables, widgets
 from .cases import figure_url
 from .params import ViewParams, link
+from .text import plain
 
 FILTER_LABELS = {"district": "区县", "street": "街道", "department": "承办单位", "category": "类别", "channel": "渠道"}
 RED, YELLOW = "rgba(255, 77, 79, 0.28)", "rgba(250, 219, 20, 0.30)"
@@ -50,7 +51,7 @@ def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
         names = _option_names(options, name)
         current = st.query_params.get(name) or ALL
         if current not in codes:
-            st.warning(f"{FILTER_LABELS[name]} “{current[:40]}” 不在可选范围内，已忽略。")
+            st.warning(f"{FILTER_LABELS[name]} “{plain(current[:40])}” 不在可选范围内，已忽略。")
             current = ALL
         show = lambda c, names=names: "全部" if c == ALL else names.get(c, c)  # noqa: E731
         widget = f"alert_{name}"
@@ -154,13 +155,12 @@ def supervision_sheet(data: pd.DataFrame) -> bytes:
 
 
 def export_button(data: pd.DataFrame, as_of: dt.datetime, scope_name: str, region_code: str | None) -> None:
-    """The 督办单 download; the file is made (and the export audited) only when clicked."""
-    def build() -> bytes:
-        cached.audit("export", target="督办单", region_code=region_code,
-                     detail={"kind": "xlsx", "rows": len(data), "file": "督办单"})
-        return supervision_sheet(data)
+    """The 督办单 download; the file is made (and the export audited, once made) only when clicked."""
+    def build() -> cached.Export:
+        return cached.Export(supervision_sheet(data), len(data))
 
-    st.download_button("导出督办单（Excel）", cached.deferred(build),
+    made = cached.export(build, target="督办单", kind="xlsx", region_code=region_code, detail={"file": "督办单"})
+    st.download_button("导出督办单（Excel）", made,
                        file_name=f"督办单-{scope_name}-{as_of:%Y%m%d%H%M}.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key="export_supervision_sheet", on_click="ignore")
 
@@ -197,9 +197,9 @@ def supervision_panels(key, scope: Scope, period, as_of: dt.datetime, view: View
     frozen = tuple(sorted(filters.items()))
     chosen = filter_text(key, scope, as_of, filters)
     if chosen:
-        st.info(f"以下督办情况只统计符合筛选条件的工单（{scope_name} · {chosen}）。")
+        st.info(f"以下督办情况只统计符合筛选条件的工单（{plain(scope_name)} · {plain(chosen)}）。")
     else:
-        st.caption(f"以下督办情况统计{scope_name}的全部工单（未筛选）。")
+        st.caption(f"以下督办情况统计{plain(scope_name)}的全部工单（未筛选）。")
     widgets.panel_title("在办督办", "不限受理时间 · 逾期未答复的将自动升级一级（街道→区→市）")
     open_ = cached.open_supervisions(key, scope, as_of, frozen)
     if open_.empty:

@@ -12,43 +12,52 @@
 Nobody: app.py shows the sign-in form instead of the page (the URL is kept, so
 a deep link opens after signing in). The person's ``access.Grant`` goes into
 the session, where ``data_access.cached`` checks every query against it.
+
+Every run checks the person again, in one place (``data_access.cached.verify``):
+a page run here, a fragment's own run (the big screen's refresh) with
+``require()``, every query through ``cached.current_grant`` and every download
+through ``cached.deferred``. Refused, the fragment reruns the whole app, which
+then shows the sign-in form (or, for a wall, that its token is no longer valid)
+and no data.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
+import time
 
 import streamlit as st
 
 from data_access import auth, cached
 from data_access.access import Grant
+from ui.text import plain
 
-PRINCIPAL_KEY = "principal"
-TOKEN_KEY = "session_token"
+PRINCIPAL_KEY = cached.PRINCIPAL_KEY
+TOKEN_KEY = cached.SESSION_TOKEN_KEY
 COOKIE = "appeals_session"
 _CLEAR_COOKIE = "clear_session_cookie"
+_ENDED = "signed_in_state_ended"  # the sign-in form says why it is back
+_RETRY_AT = "verify_retry_shown_at"
 _log = logging.getLogger("appeals")
 
 
 def grant_of(principal: auth.Principal) -> Grant:
-    return Grant(region_code=principal.region_code, personal_data=principal.may_see_personal_data,
-                 export=principal.may_export, case_detail=not principal.is_kiosk,
-                 supervise_levels=principal.supervision_levels, screen_only=principal.is_kiosk)
+    return cached.grant_of(principal)
 
 
-def _admit(principal: auth.Principal, token: str | None = None) -> auth.Principal:
-    st.session_state[PRINCIPAL_KEY] = principal
-    st.session_state[cached.GRANT_KEY] = grant_of(principal)
-    if token is not None:
-        st.session_state[TOKEN_KEY] = token
-    return principal
+def _admit(principal: auth.Principal, credential: cached.Credential | None = None) -> auth.Principal:
+    return cached.admit(principal, credential)
 
 
 def _forget() -> None:
-    for name in (PRINCIPAL_KEY, TOKEN_KEY, cached.GRANT_KEY):
-        st.session_state.pop(name, None)
+    cached.forget()
+
+
+def _session(token: str | None) -> cached.Credential | None:
+    return cached.Credential("session", token) if token else None
 
 
 def kiosk_token() -> str | None:
@@ -58,34 +67,107 @@ def kiosk_token() -> str | None:
 
 
 def gate() -> auth.Principal | None:
-    """The person looking at this session, or None (then the caller shows ``sign_in_form``)."""
+    """The person looking at this session, or None (then the caller shows ``sign_in_form``).
+
+    Raises ``cached.Unverifiable`` when the system of record cannot be read (app.py then says so and
+    shows no data), except for a wall whose token this process verified recently (``cached.verify``).
+    """
     cfg = cached.settings()
     token = kiosk_token()
     if token is not None:
-        principal = auth.kiosk_principal(cached.sor_engine(), token[:200])
+        credential = cached.Credential("kiosk", token[:200])
+        principal = cached.verify(credential)
         if principal is None:
             _forget()
             return None
-        return _admit(principal)
+        return _admit(principal, credential)
     current = st.session_state.get(PRINCIPAL_KEY)
     if current is not None and not current.is_kiosk:
-        session = st.session_state.get(TOKEN_KEY)
-        if session is None:  # signed in through single sign-on: nothing to resume
+        credential = _session(st.session_state.get(TOKEN_KEY))
+        if credential is None:  # signed in through single sign-on: nothing to resume
             return _admit(current)
-        principal = auth.resume_session(cached.sor_engine(), session, settings=cfg)
+        principal = cached.verify(credential)
         if principal is not None:
-            return _admit(principal)
-        _forget()
-        st.session_state[_CLEAR_COOKIE] = True
+            return _admit(principal, credential)
+        _ended()
         return None
     _forget()
     signed = _cookie()
     if signed:
-        session = auth.unsign_cookie(signed, auth.cookie_secret(cfg))
-        principal = auth.resume_session(cached.sor_engine(), session, settings=cfg) if session else None
+        credential = _session(auth.unsign_cookie(signed, auth.cookie_secret(cfg)))
+        principal = cached.verify(credential) if credential is not None else None
         if principal is not None:
-            return _admit(principal, session)
+            return _admit(principal, credential)
     return _single_sign_on()
+
+
+def _ended() -> None:
+    """The signed-in state of this session was refused: forget it, clear the cookie, say why."""
+    _forget()
+    st.session_state[_CLEAR_COOKIE] = True
+    st.session_state[_ENDED] = True
+
+
+def require() -> auth.Principal:
+    """The first step of a run that does not pass through app.py's gate: a fragment's own run (the big
+    screen's refresh every ``APPEALS_REFRESH_SECONDS``).
+
+    Checks the person again (``cached.recheck``, every time, without counting as activity, so an
+    unattended screen still reaches its idle expiry). Refused (a revoked kiosk token, a disabled
+    account, an expired or idle session, a sign-out elsewhere) or not verifiable, it stops this run and
+    reruns the whole app: the page then shows the sign-in form or the refusal, and nothing of what it
+    showed.
+    """
+    try:
+        principal = cached.recheck(touch=False, max_age=0)
+    except cached.Unverifiable as exc:  # the whole app's run says so (app.py), with no data
+        _log.warning("cannot check who is looking: the system of record cannot be read (%s)", exc)
+        st.rerun(scope="app")
+    except Exception:  # noqa: BLE001 - the same, and the cause goes to the log
+        _log.exception("re-check of the signed-in person failed")
+        st.rerun(scope="app")
+    if principal is None:
+        _ended()
+        st.rerun(scope="app")
+    return principal
+
+
+def live(render):
+    """A fragment's body that runs on its own (``st.fragment(run_every=…)``): ``require()`` first, and
+    a refusal met later in the run (``cached.NotSignedIn``, from the query layer's own check) reruns
+    the whole app as well. Put it inside ``widgets.guard``, which would show the refusal in place."""
+
+    @functools.wraps(render)
+    def wrapper(*args, **kwargs):
+        require()
+        try:
+            return render(*args, **kwargs)
+        except cached.NotSignedIn:
+            if st.session_state.get(PRINCIPAL_KEY) is None:
+                _ended()
+            st.rerun(scope="app")
+
+    return wrapper
+
+
+def cannot_verify(exc: BaseException) -> None:
+    """What app.py shows when it cannot check who is looking: a message, no data; and it tries again
+    every ``APPEALS_REFRESH_SECONDS``, so a wall screen comes back by itself after an outage."""
+    cause = str(exc) if isinstance(exc, cached.Unverifiable) else type(exc).__name__  # the driver's error, by name
+    st.error(f"无法核验登录状态：诉求数据库无法访问（{plain(cause)}）。请稍后重试或联系管理员。本页面会自动重试。")
+    try:
+        every = max(1, int(cached.settings().refresh_seconds))
+    except Exception:  # noqa: BLE001 - the settings themselves: try again a minute later
+        every = 60
+    st.session_state[_RETRY_AT] = time.monotonic()
+
+    @st.fragment(run_every=every)
+    def retry() -> None:
+        if time.monotonic() - st.session_state.get(_RETRY_AT, 0.0) >= every / 2:
+            st.rerun(scope="app")
+
+    retry()
+    st.stop()
 
 
 def _cookie() -> str | None:
@@ -118,6 +200,7 @@ def _single_sign_on() -> auth.Principal | None:
     return _admit(principal)
 
 
+KIOSK_INVALID = "大屏令牌无效或已被吊销，请联系管理员重新生成。"
 KIOSK_REFUSAL = ("大屏令牌只能打开指挥大屏：此页面含工单明细或统计明细，不在大屏上显示。"
                  "如需查看，请在办公电脑上使用本单位账号登录。")
 
@@ -153,11 +236,14 @@ def sign_in_form() -> None:
     theme.apply(False)
     if st.session_state.pop(_CLEAR_COOKIE, False):
         st.html(_cookie_js("", 0), unsafe_allow_javascript=True)
+    ended = st.session_state.pop(_ENDED, False)
     if kiosk_token() is not None:
-        st.error("大屏令牌无效或已被吊销，请联系管理员重新生成。")
+        st.error(KIOSK_INVALID)
         return
     _, middle, _ = st.columns([1, 1.2, 1])
     with middle:
+        if ended:
+            st.warning(cached.SIGNED_OUT)
         st.html('<p class="screen-title" style="text-align:center">诉求指挥中心</p>'
                 '<p style="text-align:center;color:#8aa3c7">请使用本单位账号登录</p>')
         with st.form("sign_in"):
@@ -178,7 +264,7 @@ def sign_in_form() -> None:
             st.error(str(exc))
         return
     token = auth.start_session(engine, principal, settings=cfg)
-    _admit(principal, token)
+    _admit(principal, _session(token))
     st.rerun()
 
 

@@ -18,6 +18,8 @@ import streamlit as st
 from data_access import cached, cityzone
 from streamlit.runtime.pages_manager import PagesManager
 
+from .text import plain
+
 _local = threading.local()
 
 
@@ -41,7 +43,8 @@ def refuse_on_zone_mismatch() -> None:
     try:
         cached.settings()
     except cityzone.ZoneMismatch as exc:
-        st.error(f"时区设置冲突，无法显示：诉求数据库记录的城市时区是 {exc.stored}，"
-                 f"而本服务进程的 APPEALS_TZ 是 {exc.configured}。数据库中的时间均为 {exc.stored} 的当地时间。"
-                 f"请取消 APPEALS_TZ 或将其改为 {exc.stored} 后重启服务。")
+        stored, configured = plain(exc.stored), plain(exc.configured)
+        st.error(f"时区设置冲突，无法显示：诉求数据库记录的城市时区是 {stored}，"
+                 f"而本服务进程的 APPEALS_TZ 是 {configured}。数据库中的时间均为 {stored} 的当地时间。"
+                 f"请取消 APPEALS_TZ 或将其改为 {stored} 后重启服务。")
         st.stop()

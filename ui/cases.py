@@ -35,6 +35,7 @@ from data_access.vocab import CHANNELS, HANDLING_LEVELS, SATISFACTION, STATUSES,
 
 from . import format as fmt
 from .params import ViewParams, link
+from .text import plain
 
 PAGE_SIZE = case_data.PAGE_SIZE
 
@@ -310,17 +311,16 @@ def downloads(key, scope: Scope, period: Period, as_of: dt.datetime, req: ListRe
                 show_personal=show_personal)
 
     def make(kind: str):
-        def build() -> bytes:  # runs when the button is clicked: that is the export, so it is audited
-            cached.audit("export", target=req.figure, region_code=scope.code,
-                         detail={"kind": kind, "rows": n, "file": stem, "filters": dict(req.filters)})
+        def build() -> cached.Export:  # runs when the button is clicked; audited once the file is made
             return cached.case_file(key, scope, period, as_of, req.figure, kind, sheet_name="工单列表", **args)
-        return cached.deferred(build)
+        return cached.export(build, target=req.figure, kind=kind, region_code=scope.code,
+                             detail={"file": stem, "filters": dict(req.filters)})
 
     left.download_button("导出 CSV", make("csv"), file_name=f"{stem}.csv", mime=exports.CSV_MIME,
-                         on_click="ignore", disabled=too_many or n == 0, help=note, key="case_csv",
+                         on_click="ignore", disabled=too_many or n == 0, help=plain(note), key="case_csv",
                          icon=":material/download:")
     right.download_button("导出 Excel", make("xlsx"), file_name=f"{stem}.xlsx", mime=exports.XLSX_MIME,
-                          on_click="ignore", disabled=too_many or n == 0, help=note, key="case_xlsx",
+                          on_click="ignore", disabled=too_many or n == 0, help=plain(note), key="case_xlsx",
                           icon=":material/table_view:")
 
 

@@ -7,6 +7,14 @@ import plotly.graph_objects as go
 
 from . import format as fmt
 from . import theme
+from .text import markup
+
+
+def labels(values) -> list[str]:
+    """Names from the data (categories, channels, regions) as plotly is to show them: plotly renders a subset of
+    HTML in tick labels, legends, bar texts and hover texts, so ``<a href=…>链</a>`` would be a live link.
+    Escaped, it reads as those characters. Every name reaches a figure through this."""
+    return [markup(v) for v in values]
 
 
 def trend(df: pd.DataFrame, height: int, today=None) -> go.Figure:
@@ -37,8 +45,10 @@ def trend(df: pd.DataFrame, height: int, today=None) -> go.Figure:
 
 
 def categories(df: pd.DataFrame, height: int) -> go.Figure:
+    """Categories as bars (clickable: each bar carries its category as written in the data)."""
     d = df.sort_values("received")
-    fig = go.Figure(go.Bar(x=d["received"], y=d["category"], orientation="h",
+    fig = go.Figure(go.Bar(x=d["received"], y=labels(d["category"]), orientation="h",
+                           customdata=d[["category"]].to_numpy(),
                            marker=dict(color=theme.ACCENT, opacity=0.85),
                            text=[f"{v:,}" for v in d["received"]], textposition="outside", cliponaxis=False,
                            hovertemplate="%{y}: %{x:,}<extra></extra>"))
@@ -52,7 +62,7 @@ def channel_bars(df: pd.DataFrame, height: int) -> go.Figure:
     """Channels as bars (clickable: each bar carries its channel, our code or the source's word)."""
     d = df.sort_values("received")
     total = max(int(d["received"].sum()), 1)
-    names = fmt.channel_names(d["channel"].tolist())
+    names = labels(fmt.channel_names(d["channel"].tolist()))
     fig = go.Figure(go.Bar(x=d["received"], y=names, orientation="h", customdata=d[["channel"]].to_numpy(),
                            marker=dict(color=theme.GREEN, opacity=0.85),
                            text=[f"{v:,} · {v / total:.0%}" for v in d["received"]], textposition="outside",

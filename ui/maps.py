@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import pandas as pd
 import streamlit as st
 
 from data_access import cached
@@ -12,6 +14,7 @@ from geo import layers
 
 from . import format as fmt
 from . import widgets
+from .text import markup
 
 OUTLINE_STYLE = {  # colour and width by rank: the coarsest outline is the brightest
     0: ((120, 220, 255, 230), 2.2),
@@ -23,6 +26,34 @@ TOOLTIP = {
             "办结率 {completion_s} · 满意率 {satisfaction_s}<br/>超期（本期受理） {overdue_s}",
     "style": {"backgroundColor": "#0d1f3d", "color": "#dbe7ff", "fontSize": "13px", "border": "1px solid #1d3b66"},
 }
+
+
+def _fields(tooltip: dict) -> list[str]:
+    """The properties a tooltip's template shows: ``{name}`` → name."""
+    return re.findall(r"{(\w+)}", tooltip.get("html") or tooltip.get("text") or "")
+
+
+def for_tooltip(features: list[dict], tooltip: dict = TOOLTIP) -> list[dict]:
+    """Copies of ``features`` whose properties named in the tooltip are escaped for HTML.
+
+    deck.gl writes a tooltip's ``html`` into the page as HTML, with each ``{field}`` replaced as it is: a
+    region named ``<img src=…>`` would load an outside image (or run a handler). Escaped, the name reads
+    as those characters. Every feature or point behind a tooltip goes through this (or ``points_for_tooltip``).
+    """
+    fields = _fields(tooltip)
+    out = []
+    for f in features:
+        props = dict(f["properties"])
+        for field in fields:
+            if field in props:
+                props[field] = markup(props[field])
+        out.append({**f, "properties": props})
+    return out
+
+
+def points_for_tooltip(points: pd.DataFrame, tooltip: dict) -> pd.DataFrame:
+    """``points`` (a row per dot) with the columns the tooltip shows escaped for HTML (see ``for_tooltip``)."""
+    return points.assign(**{c: [markup(v) for v in points[c]] for c in _fields(tooltip) if c in points})
 
 
 def territory_name(key) -> str:
@@ -60,7 +91,7 @@ def _with_values(feats: list[dict], values, measure: str) -> list[dict]:
     for f in feats:
         props = {**f["properties"], **by_code.get(f["properties"]["code"], {"fill": [*layers.NO_DATA, 120]})}
         out.append({"type": "Feature", "geometry": f["geometry"], "properties": props})
-    return out
+    return for_tooltip(out)
 
 
 def build_deck(key, scope: Scope, period: Period, as_of: dt.datetime, *, tile_url: str = ""):

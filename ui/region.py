@@ -17,6 +17,7 @@ from geo import layers
 from . import format as fmt
 from . import tables, widgets
 from .params import ViewParams, link
+from .text import plain
 
 # 超期 on this page counts the period's appeals (the cohort) that are open and overdue at the as-of time; the big
 # screen's 超期 counts every open overdue appeal (docs/metrics.md): every label says which
@@ -119,8 +120,8 @@ def compared_tiles(key, scope: Scope, period: Period, as_of: dt.datetime, view: 
         yoy = delta(kind, row["value"], row["last_year"])
         parent = delta(kind, row["value"], row["parent"])
         with column.container(key=f"tile-{ind}"):
-            st.metric(label, _write(kind, row["value"]), help=_help(ind, name, view.period_label(), as_of),
-                      **metric_change(ind, yoy, "同比"))
+            st.metric(plain(label), plain(_write(kind, row["value"])),
+                      help=plain(_help(ind, name, view.period_label(), as_of)), **metric_change(ind, yoy, "同比"))
             note = (f"上级平均 {_write(kind, row['parent'])}（{parent.text}）" if parent
                     else ("上级平均 —" if not scope.is_whole else "全域"))
             url = case_link(ind, scope, view, as_of)
@@ -179,7 +180,10 @@ def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.dateti
             "satisfaction_s": fmt.rate(row["satisfaction_rate"]),
             "overdue_s": fmt.count(row["overdue_open"]),
         }
-    shown = [{**f, "properties": {**f["properties"], **by_code.get(f["properties"]["code"], {})}} for f in feats]
+    from .maps import TOOLTIP, for_tooltip
+
+    shown = for_tooltip([{**f, "properties": {**f["properties"], **by_code.get(f["properties"]["code"], {})}}
+                         for f in feats])
     deck_layers = [layers.choropleth_layer(shown)]
     if hexagons:  # the recent appeals over a dimmed choropleth
         deck_layers[0] = layers.outline_layer(shown, color=(160, 190, 230, 120), width_px=0.8, layer_id="children")
@@ -194,8 +198,6 @@ def children_map(key, scope: Scope, level: str, period: Period, as_of: dt.dateti
         outline, _ = cached.shapes(key, scope, scope.level)
         deck_layers.append(layers.outline_layer(outline, color=(120, 220, 255, 230), width_px=2.5,
                                                 layer_id="outline-self"))
-    from .maps import TOOLTIP
-
     deck = layers.make_deck(deck_layers, layers.fit_view(bounds, 900, height), tooltip=TOOLTIP, tile_url=tile_url)
     event = st.pydeck_chart(deck, height=height, key=f"drill-{scope.code}-{level}", on_select="rerun",
                             selection_mode="single-object")
@@ -269,6 +271,8 @@ POINT_STYLES = {  # state -> (label, colour name, RGB)
 }
 STATE_COLORS = {state: rgb for state, (_, _, rgb) in POINT_STYLES.items()}
 STATE_LABELS = {state: label for state, (label, _, _) in POINT_STYLES.items()}
+POINT_TOOLTIP = {"html": "<b>{appeal_id}</b><br/>{category} · {state_s}<br/>{created_s}",
+                 "style": {"backgroundColor": "#0d1f3d", "color": "#dbe7ff"}}
 POINT_LEGEND = " ".join(f"{colour}：{label}" for label, colour, _ in POINT_STYLES.values())
 
 
@@ -324,14 +328,14 @@ def grid_section(key, scope: Scope, period: Period, as_of: dt.datetime, view: Vi
         data = points.assign(color=[STATE_COLORS.get(s, STATE_COLORS["open"]) + [220] for s in points["state"]],
                              state_s=[STATE_LABELS.get(s, s) for s in points["state"]],
                              created_s=points["created_at"].dt.strftime("%Y-%m-%d %H:%M"))
-        data = data[["appeal_id", "lon", "lat", "color", "state_s", "category", "created_s"]]
+        from .maps import points_for_tooltip
+
+        data = points_for_tooltip(data[["appeal_id", "lon", "lat", "color", "state_s", "category", "created_s"]],
+                                  POINT_TOOLTIP)
         deck = layers.make_deck(
             [layers.outline_layer(outline, color=(120, 220, 255, 230), width_px=2.5, layer_id="grid-outline"),
              layers.points_layer(data)],
-            layers.fit_view(bounds, 900, 520),
-            tooltip={"html": "<b>{appeal_id}</b><br/>{category} · {state_s}<br/>{created_s}",
-                     "style": {"backgroundColor": "#0d1f3d", "color": "#dbe7ff"}},
-            tile_url=tile_url)
+            layers.fit_view(bounds, 900, 520), tooltip=POINT_TOOLTIP, tile_url=tile_url)
         st.pydeck_chart(deck, height=520, key=f"points-{scope.code}")
 
 

@@ -18,6 +18,7 @@ from data_access.vocab import SUPERVISION_LEVELS, SUPERVISION_STATUSES
 
 from . import format as fmt
 from . import widgets
+from .text import plain
 
 _DONE = "supervision_done"  # session key: the message to show after the page ran again
 
@@ -33,7 +34,7 @@ def show_done() -> None:
     """The message of the last write, once."""
     message = st.session_state.pop(_DONE, None)
     if message:
-        st.success(message)
+        st.success(plain(message))
 
 
 _SUPERVISOR = "supervisor"  # session key: (account, the 督办人 they last wrote)
@@ -83,7 +84,7 @@ def supervise_form(choices: dict[str, list[str] | None], cfg, *, key: str = "sup
             picked = st.multiselect("选择工单", pick, key=f"{key}_pick", placeholder="输入或选择工单号（可多选）")
         which = 0
         if len(labels) > 1:  # the labels stay put (a choice is kept by its label); the counts are captions
-            which = st.radio("督办范围", range(len(labels)), index=0, format_func=labels.__getitem__,
+            which = st.radio("督办范围", range(len(labels)), index=0, format_func=lambda i: plain(labels[i]),
                              captions=["在上方选择" if choices[x] is None else f"{len(choices[x]):,} 件"
                                        for x in labels], horizontal=True, key=f"{key}_which") or 0
         cols = st.columns([1, 1, 1])
@@ -110,7 +111,7 @@ def supervise_form(choices: dict[str, list[str] | None], cfg, *, key: str = "sup
         new = cached.supervise(ids, level=level, reason=reason, supervisor=who, due_at=due_at,
                                timezone=cfg.timezone)
     except (supervision.SupervisionError, NoAccess) as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     _after_write(f"已{SUPERVISION_LEVELS[level]}级督办 {len(new)} 件工单，要求 {fmt.stamp(due_at)} 前答复。")
 
@@ -118,7 +119,8 @@ def supervise_form(choices: dict[str, list[str] | None], cfg, *, key: str = "sup
 def answer_form(open_row: pd.Series, cfg, *, key: str = "answer") -> None:
     """记录答复 to an open supervision of this appeal."""
     with st.form(key, clear_on_submit=False):
-        st.caption(f"待答复：{SUPERVISION_LEVELS.get(open_row['level'], open_row['level'])}级督办 #{open_row['id']}，"
+        st.caption(f"待答复：{SUPERVISION_LEVELS.get(open_row['level'], plain(open_row['level']))}级督办 "
+                   f"#{plain(open_row['id'])}，"
                    f"答复期限 {open_row['due_at']:%Y-%m-%d %H:%M}")
         who = st.text_input("答复人（承办单位经办人）", max_chars=64, key=f"{key}_who")
         text = st.text_area("答复内容", max_chars=1000, key=f"{key}_text")
@@ -129,7 +131,7 @@ def answer_form(open_row: pd.Series, cfg, *, key: str = "answer") -> None:
         cached.answer(int(open_row["id"]), str(open_row["appeal_id"]), answer=text, actor=who,
                       timezone=cfg.timezone)
     except (supervision.SupervisionError, NoAccess) as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     _after_write(f"已记录对督办 #{open_row['id']} 的答复。")
 

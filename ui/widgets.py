@@ -18,6 +18,7 @@ from data_access.runner import QueryError, QueryTimeout
 
 from . import format as fmt
 from . import theme
+from .text import plain
 
 
 def header(title: str, scope_label: str, fresh, timezone: str, moment: "Moment | None" = None) -> None:
@@ -69,7 +70,7 @@ _CLOCK_JS = """
 def tile(column, key: str, label: str, value: str, help_text: str, url: str | None = None) -> None:
     """A figure; with ``url``, a 明细 link to its list in the tile's corner (a plain link: one click, same tab)."""
     with column.container(key=f"tile-{key}"):
-        st.metric(label, value, help=help_text)
+        st.metric(plain(label), plain(value), help=plain(help_text))
         if url is not None:
             st.html(f'<div class="tile-link" data-label="{html.escape(label)}">'
                     f'<a href="{html.escape(url)}" target="_self" title="查看{html.escape(label)}的工单">明细 ›</a></div>')
@@ -108,7 +109,7 @@ def legend(classes, palette, caption: str, fmt_value=None) -> None:
 
 
 def empty_state(message: str, hint: str = "") -> None:
-    st.info(message + (f"\n\n{hint}" if hint else ""), icon=":material/info:")
+    st.info(plain(message) + (f"\n\n{plain(hint)}" if hint else ""), icon=":material/info:")
 
 
 ROW_PX, HEAD_PX = 35, 38  # st.dataframe's row height, and its header row with the borders
@@ -136,11 +137,11 @@ def guard(render):
         try:
             return render(*args, **kwargs)
         except NoAccess as exc:
-            st.error(f"无权访问：{exc}")
+            st.error(f"无权访问：{plain(exc)}")
         except QueryTimeout as exc:
-            st.error(f"查询超时：{exc}。请缩小范围或时间段后重试。")
+            st.error(f"查询超时：{plain(exc)}。请缩小范围或时间段后重试。")
         except QueryError as exc:
-            st.error(f"查询失败：{exc}")
+            st.error(f"查询失败：{plain(exc)}")
         except Exception as exc:  # noqa: BLE001 - the last line of defence before a traceback
             logging.getLogger("appeals").exception("page failed")
             st.error(f"页面出错（{type(exc).__name__}），详细信息已记录在服务器日志中。")
@@ -159,13 +160,13 @@ def current_data(*, before_message=None, hint: str = ""):
     try:
         fresh = cached.refresh()
     except cached.StoreUnavailable as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return None
     if fresh.empty:
         if before_message is not None:
             before_message(fresh)
         if fresh.error:
-            st.error(f"无法连接诉求数据库 {fresh.source}。\n\n{fresh.error}")
+            st.error(f"无法连接诉求数据库 {plain(fresh.source)}。\n\n{plain(fresh.error)}")
         else:
             empty_state("诉求数据库中暂无数据。", hint)
         return None
