@@ -412,7 +412,8 @@ def _open_list(url: str) -> None:
     would land here with the list's parameters.)"""
     import json
 
-    st.html(f"<script>window.location.assign({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+    target = json.dumps(url).replace("<", "\\u003c")  # a value in a script cannot close it
+    st.html(f"<script>window.location.assign({target});</script>", unsafe_allow_javascript=True)
     st.stop()
 
 
