@@ -27,8 +27,8 @@ def page(city, monkeypatch):
     for name, value in city.items():
         monkeypatch.setenv(name, value)
 
-    def run(**params) -> AppTest:
-        at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120))
+    def run(as_role: str = "city", as_region: str | None = None, **params) -> AppTest:
+        at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), as_role, as_region)
         at.switch_page("pages/region.py")
         for k, v in params.items():
             at.query_params[k] = v
@@ -86,6 +86,19 @@ def test_tiles_equal_the_query_layer_and_compare_with_parent_and_last_year(page,
     assert last is not None  # 14 months of data: last year's same 30 days exist
     notes = " ".join(h.value for h in at.get("html") if "tile-note" in h.value)
     assert "上级平均" in notes and "明细" in notes
+
+
+def _tile_notes(at) -> list[str]:
+    return [h.value for h in at.get("html") if h.value.startswith('<div class="tile-note"')]
+
+
+def test_an_accounts_own_region_shows_no_parent_average_it_cannot_read(page):
+    """A street account on its street: the district is outside its territory, so no "上级平均 —" on every tile;
+    the district account sees the district's average on the same street."""
+    own = _tile_notes(page("street", "210302001", region="210302001", period="30d"))
+    assert len(own) == 7 and all("明细" in n and "上级平均" not in n for n in own), own
+    above = _tile_notes(page("district", "210302", region="210302001", period="30d"))
+    assert len(above) == 7 and all("上级平均" in n and "上级平均 —" not in n for n in above), above
 
 
 def test_the_region_is_in_the_url_and_picking_a_child_goes_down(page):

@@ -115,6 +115,8 @@ def breadcrumbs(key, scope: Scope, view: ViewParams) -> None:
 def compared_tiles(key, scope: Scope, period: Period, as_of: dt.datetime, view: ViewParams, name: str) -> None:
     """The region's indicators, each against its parent's average and the same period last year."""
     table = cached.comparison(key, scope, period, as_of)
+    # an account's own region: its parent is outside the account's territory, so there is no average to show
+    parent_hidden = not scope.is_whole and cached.current_grant().region_code == scope.code
     for column, (ind, label, kind) in zip(st.columns(len(TILES)), TILES):
         row = table.loc[ind]
         yoy = delta(kind, row["value"], row["last_year"])
@@ -123,9 +125,10 @@ def compared_tiles(key, scope: Scope, period: Period, as_of: dt.datetime, view: 
             st.metric(plain(label), plain(_write(kind, row["value"])),
                       help=plain(_help(ind, name, view.period_label(), as_of)), **metric_change(ind, yoy, "同比"))
             note = (f"上级平均 {_write(kind, row['parent'])}（{parent.text}）" if parent
-                    else ("上级平均 —" if not scope.is_whole else "全域"))
+                    else "" if parent_hidden else ("上级平均 —" if not scope.is_whole else "全域"))
             url = case_link(ind, scope, view, as_of)
-            st.html(f'<div class="tile-note">{html.escape(note)} · <a href="{url}" target="_self">明细</a></div>')
+            lead = f"{html.escape(note)} · " if note else ""
+            st.html(f'<div class="tile-note">{lead}<a href="{url}" target="_self">明细</a></div>')
 
 
 def _help(ind: str, name: str, period_label: str, as_of: dt.datetime) -> str:
