@@ -101,7 +101,7 @@ def test_the_demo_city_has_shared_names_and_the_city_page_tells_them_apart(tmp_p
     from ui.region import with_parents
 
     fresh = cached.refresh()
-    acting = cached._ACTING.set((None, access.Grant(region_code=None)))
+    acting = cached._ACTING.set(cached._Acting(None, access.Grant(region_code=None), None))
     try:
         shown = with_parents(cached.token(fresh), Scope.whole(), [name] * len(codes), codes)
     finally:
