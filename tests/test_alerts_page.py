@@ -150,6 +150,27 @@ def test_a_district_scope_bounds_the_page(page, city):
     assert "铁东区" in _html(at)
 
 
+@pytest.mark.parametrize("region, labels", [
+    (None, ["区县", "街道", "承办单位", "类别", "渠道"]),
+    ("210302", ["街道", "承办单位", "类别", "渠道"]),
+    ("210302001", ["承办单位", "类别", "渠道"]),
+])
+def test_the_filters_offer_only_what_lies_below_the_pages_region(page, city, region, labels):
+    """A district page has no 区县 filter and a street page no 街道 filter either: each would offer only itself."""
+    _, _, as_of = city
+    at = page("alerts", as_of=as_of.isoformat(), **({"region": region} if region else {}))
+    assert [s.label for s in at.selectbox if s.key and s.key.startswith("alert_")] == labels
+    assert not at.warning
+
+
+def test_a_filter_above_the_pages_region_in_the_url_is_named_and_ignored(page, city):
+    _, engine, as_of = city
+    at = page("alerts", as_of=as_of.isoformat(), region="210302001", district="210302", street="210302001")
+    warned = " ".join(w.value for w in at.warning)
+    assert "区县筛选对街道范围不适用，已忽略" in warned and "街道筛选对街道范围不适用，已忽略" in warned
+    assert _totals(at) == _sor(engine, alerts.warning_totals, Scope("210302001", "street"), Period.all_time(), as_of)
+
+
 def test_a_filter_keeps_its_value_when_two_units_share_a_name(page, city):
     """Two communities' 居委会 can bear one name; a select box reports the label chosen, so
     equal labels once made a rerun jump to the other unit (and the list came up empty)."""
@@ -555,7 +576,7 @@ def _overdue_texts(engine, as_of: dt.datetime) -> tuple[pd.DataFrame, pd.DataFra
     return csv.set_index("工单号"), xlsx.set_index("工单号")
 
 
-def test_one_appeal_is_equally_late_on_every_screen_and_in_the_files(page, city):
+def test_one_appeal_is_equally_late_on_every_screen_and_in_the_files(page, city, monkeypatch):
     """The big screen's newest overdue appeals read the same 超期 on /cases, /case, /alerts and in the CSV and
     Excel files: one rule (the appeal's basis) and one way of writing it."""
     from urllib.parse import parse_qs, urlsplit
@@ -563,6 +584,8 @@ def test_one_appeal_is_equally_late_on_every_screen_and_in_the_files(page, city)
     from data_access import cases
 
     _, engine, _ = city
+    # the pages judge at the data's time, which each sync moves: no sync on a timer while the pages are compared
+    monkeypatch.setenv("APPEALS_SYNC_INTERVAL_SECONDS", "3600")
     for _attempt in range(3):  # a sync between the page runs moves the data's time: look again
         screen = page("big_screen")
         as_of = _screen_as_of(screen)

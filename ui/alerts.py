@@ -9,7 +9,7 @@ import streamlit as st
 
 from data_access import cached
 from data_access.exports import table_xlsx_bytes
-from data_access.scope import Scope
+from data_access.scope import LEVEL_LABELS, LEVELS, Scope
 from data_access.vocab import SUPERVISION_LEVELS
 
 from . import format as fmt
@@ -45,7 +45,11 @@ def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
     value), and a change by staff goes to the URL before the page runs again."""
     options = cached.warning_filter_options(key, scope, as_of)
     chosen: dict[str, str] = {}
-    for column, name in zip(st.columns(len(FILTER_LABELS)), FILTER_LABELS):
+    shown = [name for name in FILTER_LABELS if not _above(name, scope)]
+    for name in FILTER_LABELS:  # a district inside a district, a street inside a street: nothing to choose
+        if name not in shown and st.query_params.get(name):
+            st.warning(f"{FILTER_LABELS[name]}筛选对{LEVEL_LABELS.get(scope.level, scope.level)}范围不适用，已忽略。")
+    for column, name in zip(st.columns(len(shown)), shown):
         table = options[name]
         codes = [ALL, *table["code"].tolist()]
         names = _option_names(options, name)
@@ -62,6 +66,12 @@ def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
         if current != ALL:
             chosen[name] = current
     return chosen
+
+
+def _above(name: str, scope: Scope) -> bool:
+    """A district or street filter at or above the page's own level (it would offer one value: the scope)."""
+    deepest = {"district": "district", "street": "street"}.get(name)
+    return deepest is not None and not scope.is_whole and LEVELS.index(scope.level) >= LEVELS.index(deepest)
 
 
 def _option_names(options: dict, name: str) -> dict[str, str]:
