@@ -25,6 +25,9 @@ round; a value that only reads in the other order is unreadable (and the
 importer flags it), never read differently from its neighbours. When every
 value reads both ways the column is read month first and ``undecided`` says so.
 ``layouts`` names the layouts the column was read with, for the import report.
+The decision needs the whole column: an import streamed in batches makes it
+with a :class:`LayoutScan` over the column first, then reads each batch with
+the resulting :class:`TimeReading`, exactly as the whole column would be read.
 
 Times before 1900 or from 2200 on (``0001-01-01``, ``9999-12-31``: placeholders,
 not times) are beyond what the dashboard stores; they come out as NaT with
@@ -34,6 +37,7 @@ not times) are beyond what the dashboard stores; they come out as NaT with
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -52,6 +56,8 @@ CANDIDATE_FORMATS = (
 MONTH_FIRST = frozenset(f for f in CANDIDATE_FORMATS if f.startswith("%m/%d"))
 DAY_FIRST = frozenset(f for f in CANDIDATE_FORMATS if f.startswith(("%d/%m", "%d.%m")))
 _OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
+_OFFSET_RE = re.compile(_OFFSET)
+_EPOCH = r"\d{10}|\d{13}"
 EARLIEST = pd.Timestamp("1990-01-01")
 # the times the dashboard stores: outside them a value is a placeholder (9999-12-31), not a time
 LOWEST = pd.Timestamp(FIRST_TIME)
@@ -62,6 +68,31 @@ OFFSET_LAYOUT = "ISO 8601 with offset"
 NATIVE_LAYOUT = "spreadsheet date-time"
 
 
+class TimeReading(NamedTuple):
+    """How a column is read, decided from the whole column (see :class:`LayoutScan`)."""
+
+    fmt: str | None = None  # the mapping's datetime_format, if any
+    picks: tuple[str, ...] = ()  # candidate layouts, in the order they read what ISO 8601 and epochs leave
+    undecided: bool = False  # every day/month value read both ways: month first was taken
+
+    @property
+    def order(self) -> str | None:
+        """The layout that fixes the column's day/month order, if any."""
+        return next((f for f in ((self.fmt,) if self.fmt else self.picks)
+                     if f.startswith(("%m/%d", "%d/%m", "%d.%m"))), None)
+
+    def canonical(self) -> list[str]:
+        """Every layout the column may be read with, in the order they are tried."""
+        if self.fmt:
+            return [NATIVE_LAYOUT, self.fmt]
+        return [NATIVE_LAYOUT, OFFSET_LAYOUT, EPOCH_LAYOUT, ISO_LAYOUT, *self.picks]
+
+    def ordered(self, counts: dict[str, int]) -> list[str]:
+        """The layouts that read values, most values first (ties in the order they are tried)."""
+        rank = {layout: i for i, layout in enumerate(self.canonical())}
+        return sorted((k for k, n in counts.items() if n), key=lambda k: (-counts[k], rank.get(k, len(rank))))
+
+
 class ParsedTimes(NamedTuple):
     values: pd.Series  # naive city-local datetime64, NaT where empty or unreadable
     ambiguous: pd.Series  # bool: a source-local time that occurs twice (read as the earlier)
@@ -69,27 +100,104 @@ class ParsedTimes(NamedTuple):
     beyond: pd.Series  # bool: a readable time before LOWEST or from LATEST on (NaT in values)
     layouts: tuple[str, ...] = ()  # the layouts the column was read with, most values first
     undecided: bool = False  # every day/month value read both ways: month first was taken
+    counts: dict | None = None  # layout -> values it read (these values; a batch's share of a column)
+    reading: TimeReading | None = None  # how the column is read
 
 
-def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: str) -> ParsedTimes:
-    """Naive city-local timestamps, NaT where a value is empty or unreadable, and the DST cases met."""
+class LayoutScan:
+    """The whole-column decision, fed one batch of a column at a time.
+
+    For each value that neither carries an offset nor is an epoch nor reads as
+    ISO 8601, the scan notes which candidate layouts read it (a bit per
+    layout) and counts values by that signature. The greedy choice of
+    :func:`parse_times` (the layout reading the most values that are left,
+    first in ``CANDIDATE_FORMATS`` on a tie; the other day/month order out once
+    one is chosen; repeat until no layout reads a value that is left) depends
+    on nothing else, so :meth:`reading` makes it on the counts: the same
+    choice as on the whole column at once, with memory for the signatures
+    only. ``parse_times(batch, reading=…)`` then reads any batch of the column
+    exactly as the whole column would be read.
+    """
+
+    def __init__(self, fmt: str | None = None):
+        self.fmt = fmt
+        self.signatures: dict[int, int] = {}
+
+    def add(self, values: pd.Series) -> None:
+        if self.fmt or values.empty:
+            return
+        text = _texts(values[~_native(values)])
+        if text.empty:
+            return
+        rest = text[~_aware(text)]
+        rest = rest[~rest.str.fullmatch(_EPOCH)] if not rest.empty else rest
+        if not rest.empty:
+            rest = rest[pd.to_datetime(rest, format="ISO8601", errors="coerce").isna()]
+        if rest.empty:
+            return
+        signature = np.zeros(len(rest), dtype=np.int64)
+        for bit, candidate in enumerate(CANDIDATE_FORMATS):
+            read = pd.to_datetime(rest, format=candidate, errors="coerce").notna().to_numpy()
+            signature |= read.astype(np.int64) << bit
+        for sig, n in zip(*np.unique(signature, return_counts=True)):
+            self.signatures[int(sig)] = self.signatures.get(int(sig), 0) + int(n)
+
+    def reading(self) -> TimeReading:
+        if self.fmt:
+            return TimeReading(fmt=self.fmt)
+        left = dict(self.signatures)
+        bit = {f: 1 << i for i, f in enumerate(CANDIDATE_FORMATS)}
+        candidates = list(CANDIDATE_FORMATS)
+        picks: list[str] = []
+        undecided = False
+        while left:
+            best, best_n = None, -1
+            for candidate in candidates:
+                n = sum(count for sig, count in left.items() if sig & bit[candidate])
+                if n > best_n:
+                    best, best_n = candidate, n
+            if best is None or best_n == 0:
+                break
+            if best in MONTH_FIRST or best in DAY_FIRST:
+                # one reading per column: the other order is out for every value that is left
+                other = DAY_FIRST if best in MONTH_FIRST else MONTH_FIRST
+                twin = _twin(best)
+                undecided = undecided or (twin in other and all(
+                    sig & bit[twin] for sig in left if sig & bit[best]))
+                candidates = [c for c in candidates if c not in other]
+            candidates.remove(best)
+            picks.append(best)
+            left = {sig: n for sig, n in left.items() if not sig & bit[best]}
+        return TimeReading(picks=tuple(picks), undecided=undecided)
+
+
+def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: str,
+                reading: TimeReading | None = None) -> ParsedTimes:
+    """Naive city-local timestamps, NaT where a value is empty or unreadable, and the DST cases met.
+
+    ``reading`` is how the column is read, decided from the whole column by a
+    :class:`LayoutScan`; without it, ``values`` are the whole column and decide.
+    """
+    if reading is None:
+        scan = LayoutScan(fmt)
+        scan.add(values)
+        reading = scan.reading()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    flags = _Flags(values.index)
+    flags = _Flags(values.index, reading)
     if values.empty:
         return flags.result(out)
-    native = values.map(lambda v: isinstance(v, (dt.datetime, dt.date)) and not isinstance(v, bool))
+    native = _native(values)
     if native.any():  # an Excel cell holding a date-time
         stamps = pd.to_datetime(values[native].map(_as_datetime), errors="coerce")
         flags.used(NATIVE_LAYOUT, stamps)
         out[native] = flags.note(_to_city(flags.in_range(stamps), source_tz, city_tz))
-    text = values[~native].map(lambda v: "" if v is None else str(v).strip())
-    text = text[text != ""]
+    text = _texts(values[~native])
     if text.empty:
         return flags.result(out)
-    if fmt:
-        out[text.index] = _parse_with(text, fmt, source_tz, city_tz, flags)
+    if reading.fmt:
+        out[text.index] = _parse_with(text, reading.fmt, source_tz, city_tz, flags)
         return flags.result(out.dt.floor("s"))
-    aware = text.str.contains(_OFFSET, regex=True)
+    aware = _aware(text)
     if aware.any():
         parsed = flags.in_range(pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True))
         flags.used(OFFSET_LAYOUT, parsed)
@@ -102,45 +210,50 @@ def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: 
         flags.used(ISO_LAYOUT, iso)
         out[iso[ok].index] = flags.note(_to_city(flags.in_range(iso[ok]), source_tz, city_tz))
         rest = rest[~ok]
-    candidates = list(CANDIDATE_FORMATS)
-    while not rest.empty:
-        best, best_parsed = None, None
-        for candidate in candidates:
-            parsed = pd.to_datetime(rest, format=candidate, errors="coerce")
-            if best_parsed is None or parsed.notna().sum() > best_parsed.notna().sum():
-                best, best_parsed = candidate, parsed
-        if best is None or best_parsed.notna().sum() == 0:
+    for pick in reading.picks:
+        if rest.empty:
             break
-        if best in MONTH_FIRST or best in DAY_FIRST:
-            # one reading per column: the other order is out for every value that is left
-            other = DAY_FIRST if best in MONTH_FIRST else MONTH_FIRST
-            flags.undecided = flags.undecided or _reads_both_ways(rest[best_parsed.notna()], best, other)
-            candidates = [c for c in candidates if c not in other]
-        candidates.remove(best)
-        ok = best_parsed.notna()
-        flags.used(best, best_parsed)
-        out[best_parsed[ok].index] = flags.note(_to_city(flags.in_range(best_parsed[ok]), source_tz, city_tz))
+        parsed = pd.to_datetime(rest, format=pick, errors="coerce")
+        ok = parsed.notna()
+        flags.used(pick, parsed)
+        out[parsed[ok].index] = flags.note(_to_city(flags.in_range(parsed[ok]), source_tz, city_tz))
         rest = rest[~ok]
     return flags.result(out.dt.floor("s"))
 
 
-def _reads_both_ways(text: pd.Series, chosen: str, other: frozenset) -> bool:
-    """True when every value read with ``chosen`` (day/month order) reads the other way round too."""
-    twin = chosen.replace("%m/%d", "%D1").replace("%d/%m", "%m/%d").replace("%D1", "%d/%m")
-    if twin not in other:
-        return False
-    return bool(pd.to_datetime(text, format=twin, errors="coerce").notna().all())
+def _native(values: pd.Series) -> pd.Series:
+    """Which values are date-times already (an Excel cell holding one)."""
+    return pd.Series([isinstance(v, (dt.datetime, dt.date)) and not isinstance(v, bool) for v in values],
+                     index=values.index, dtype=bool)
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """The non-empty values as stripped text."""
+    text = pd.Series(["" if v is None else (v.strip() if type(v) is str else str(v).strip()) for v in values],
+                     index=values.index, dtype=object)
+    return text[text != ""]
+
+
+def _aware(text: pd.Series) -> pd.Series:
+    """Which values end with an offset (``Z``, ``+08:00``); a cheap look at the end first."""
+    return pd.Series([(t[-1] in "Zz" or "+" in t[-6:] or "-" in t[-6:]) and _OFFSET_RE.search(t) is not None
+                      for t in text], index=text.index, dtype=bool)
+
+
+def _twin(chosen: str) -> str:
+    """The same layout with day and month swapped."""
+    return chosen.replace("%m/%d", "%D1").replace("%d/%m", "%m/%d").replace("%D1", "%d/%m")
 
 
 class _Flags:
     """Collects which rows held an ambiguous, a non-existent or an out-of-range time, and the layouts used."""
 
-    def __init__(self, index) -> None:
+    def __init__(self, index, reading: TimeReading) -> None:
         self.ambiguous = pd.Series(False, index=index)
         self.nonexistent = pd.Series(False, index=index)
         self.beyond = pd.Series(False, index=index)
         self.layouts: dict[str, int] = {}
-        self.undecided = False
+        self.reading = reading
 
     def note(self, converted: tuple[pd.Series, pd.Series, pd.Series]) -> pd.Series:
         values, ambiguous, nonexistent = converted
@@ -163,8 +276,9 @@ class _Flags:
             self.layouts[layout] = self.layouts.get(layout, 0) + read
 
     def result(self, values: pd.Series) -> ParsedTimes:
-        layouts = tuple(sorted(self.layouts, key=lambda k: -self.layouts[k]))
-        return ParsedTimes(values, self.ambiguous, self.nonexistent, self.beyond, layouts, self.undecided)
+        layouts = tuple(self.reading.ordered(self.layouts))
+        return ParsedTimes(values, self.ambiguous, self.nonexistent, self.beyond, layouts, self.reading.undecided,
+                           dict(self.layouts), self.reading)
 
 
 def _as_datetime(value):
@@ -184,7 +298,7 @@ def _parse_with(text: pd.Series, fmt: str, source_tz: str, city_tz: str, flags: 
 
 def _epochs(text: pd.Series, out: pd.Series, city_tz: str, flags: _Flags) -> pd.Series:
     """Unix seconds (10 digits) or milliseconds (13 digits); returns what is left to parse."""
-    digits = text.str.fullmatch(r"\d{10}|\d{13}")
+    digits = text.str.fullmatch(_EPOCH)
     if not digits.any():
         return text
     numbers = text[digits].astype("int64")
