@@ -51,9 +51,11 @@ CROWDED = (W + 0.011, S + 0.012)  # 30 rows on this point, 27 of them importable
 NEARLY = (W + 0.031, S + 0.027)   # 26 rows on this point, only 24 importable: not flagged (the minimum is 25)
 ON_CROWDED = list(range(2, 320, 10))[:30]
 ON_NEARLY = list(range(7, 320, 12))[:26]
-UNMAPPED = {108, *ON_CROWDED[:3], *ON_NEARLY[:2]}  # status 转办: quarantined
+UNMAPPED = {108, *ON_CROWDED[:3]}  # status 转办: quarantined
+MONTH_FIRST = set(ON_NEARLY[:2])  # created 11/22/2026: month first only, in a day-first column: quarantined
 NO_POINT = {9, 50, 133, 214, 255, 296}
-QUARANTINED_IDS = {f"R{i:04d}" for i in UNMAPPED} | {"R0200"}  # and row 150 (R0005 again), R9999 (malformed)
+# and row 150 (R0005 again), R9999 (malformed)
+QUARANTINED_IDS = {f"R{i:04d}" for i in UNMAPPED | MONTH_FIRST} | {"R0200"}
 AS_OF = dt.datetime(2026, 7, 1, 12, 0)
 
 
@@ -79,6 +81,8 @@ def _export_rows() -> list[list[str]]:
         day, month = 1 + i % 12, 1 + (i // 12) % 12
         # day/month: rows 0-279 read both ways (dd/mm with dd ≤ 12); rows from 280 on only day first
         created = f"{day:02d}/{month:02d}/2026 09:{i % 60:02d}" if i < 280 else f"{13 + i % 15}/05/2026 10:00"
+        if i in MONTH_FIRST:
+            created = "11/22/2026 09:00"
         deadline = "9999-12-31" if i % 50 == 7 else f"2026-{month:02d}-{min(day + 5, 28):02d} 18:00"
         closed = f"2026-{month:02d}-{min(day + 2, 28):02d} 17:30" if i % 3 and i not in UNMAPPED else ""
         status = "已办结" if closed else ("转办" if i in UNMAPPED else "办理中")
@@ -198,6 +202,8 @@ def test_the_quarantine_file_is_the_same_and_numbers_the_real_rows(single, batch
     assert by_row[line(150)]["_reason"] == "duplicate_appeal_id"
     assert by_row[line(150)]["_detail"] == f"appeal id R0005 already at row {line(5)}"
     assert by_row[line(200)]["_reason"] == "bad_created_at" and by_row[line(200)]["受理时间"] == "待补录"
+    for i in MONTH_FIRST:
+        assert by_row[line(i)]["_reason"] == "bad_created_at" and "day first" in by_row[line(i)]["_detail"]
     assert by_row[line(170) + 1]["_reason"] == "malformed_row" and by_row[line(170) + 1]["编号"] == "R9999"
     assert {r for r, q in by_row.items() if q["_reason"] == "unmapped_status"} == {line(i) for i in UNMAPPED}
     assert len(many) == 9
@@ -239,6 +245,37 @@ def test_a_point_shared_across_batches_is_judged_on_the_whole_file(batched):
     assert report.warnings["default_point"] == 27
     nearly = {f"R{i:04d}" for i in ON_NEARLY} - QUARANTINED_IDS
     assert len(nearly) == 24 and nearly <= set(stored) and not flagged & nearly  # 26 rows, 2 quarantined: < 25
+
+
+def test_a_point_near_the_minimum_is_counted_exactly(tmp_path, monkeypatch):
+    """ISO times, and ids given twice: the first pass cannot be sure, so the rows on the point are read again."""
+    p, q = _gcj(W + 0.005, S + 0.005), _gcj(W + 0.025, S + 0.025)
+    rows = [[f"P{i:03d}", "2026-03-01 09:00", "", "", "办理中", "", "", *p, ""] for i in range(24)]
+    rows += [[f"Q{i:03d}", "2026-03-01 09:00", "", "", "办理中", "", "", *q, ""] for i in range(26)]
+    rows += [[f"X{i:03d}", "2026-03-01 09:00", "", "", "办理中", "", "", "", "", ""] for i in range(60)]
+    rows[70][0] = "P003"  # an id on p, again, on p: 25 rows on p, 24 imported
+    rows[70][7:9] = p
+    rows[40][0] = "P001"  # an id on p, again, on q (Q016's row): 26 rows on q, 25 imported
+    export = _write_export(tmp_path / "e.csv", rows, plain=True)
+    rereads = []
+    real = importer._crowded
+    monkeypatch.setattr(importer, "_crowded", lambda *a, **k: rereads.append(1) or real(*a, **k))
+    engine = _database(tmp_path)
+    report = _import(engine, export, None, 7)
+    assert rereads and report.quarantine_reasons == {"duplicate_appeal_id": 2}
+    flagged = {k for k, r in _stored(engine).items() if r["quality_flags"] and "default_point" in r["quality_flags"]}
+    assert flagged == {f"Q{i:03d}" for i in range(26)} - {"Q016"}
+
+
+def test_no_second_read_when_the_first_pass_is_sure(tmp_path, monkeypatch):
+    p = _gcj(W + 0.005, S + 0.005)
+    rows = [[f"P{i:03d}", "2026-03-01 09:00", "", "", "办理中", "", "", *p, ""] for i in range(30)]
+    rows += [[f"N{i:03d}", "2026-03-01 09:00", "", "", "转办", "", "", *p, ""] for i in range(10)]
+    export = _write_export(tmp_path / "e.csv", rows, plain=True)
+    monkeypatch.setattr(importer, "_crowded", lambda *a, **k: pytest.fail("read again"))
+    engine = _database(tmp_path)
+    report = _import(engine, export, None, 7)
+    assert report.warnings["default_point"] == 30 and report.quarantined == 10
 
 
 # ------------------------------------------------------------ interrupted ---

@@ -38,10 +38,12 @@ never given a deadline by rule).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import math
 import os
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +61,7 @@ from ..deadlines import Rules, limit_arrays, load_rules, warn_at_array
 from ..store import create_schema
 from .mapping import Mapping
 from .normalize import (TIME_FIELDS, IdTracker, Normalized, appeal_ids, coordinates, hash_ids, normalize,
-                        raw_times)
+                        raw_times, surely_quarantined)
 from .readers import RawBatch, RawTable, Source, SourceFileError, TableSource, open_source
 from .report import ImportReport, QuarantineWriter, write_report
 from .times import LayoutScan, TimeReading
@@ -76,6 +78,7 @@ _CHUNK = 500
 BATCH_ROWS = 50_000  # records read, checked and written at a time (APPEALS_IMPORT_BATCH_ROWS)
 WARNING_ROWS_SHOWN = 20  # rows named per warning kind in the report
 DEFAULT_OUT_DIR = DATA_DIR / "imports"
+GC_THRESHOLD = 500_000  # new containers between two collections of the youngest generation
 PROGRESS_KEY = "import_in_progress"  # city_settings: the mark of an import under way
 _NO_POINT = np.int64(-1)
 
@@ -120,9 +123,36 @@ def import_source(engine: Engine, source: Source, mapping: Mapping, *, source_na
     # the city's zone, stored with the data: the first import records it, a later one must agree
     timezone = cityzone.record(engine, timezone).zone
     now = (now or local_now(timezone)).replace(microsecond=0)
+    with _collected_per_batch():
+        return _import(engine, source, mapping, source_name, size, timezone, now, out_dir,
+                       settings or load_settings())
+
+
+@contextmanager
+def _collected_per_batch():
+    """Python's cyclic garbage collector run about once per batch rather than every 700 new containers.
+
+    A batch creates hundreds of thousands of lists and tuples; collected every
+    700 of them, the ones still alive would be scanned again and again (half
+    of the CSV reading time). What was alive before the import is frozen out
+    of the collector's scans.
+    """
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def _import(engine: Engine, source: Source, mapping: Mapping, source_name: str, size: int, timezone: str,
+            now: dt.datetime, out_dir: Path | None, settings: Settings) -> ImportReport:
     facts = _first_pass(source, mapping, size, timezone, now)
     report = ImportReport(source=source_name)
-    run = _Run(engine, mapping, timezone, now, facts, settings or load_settings())
+    run = _Run(engine, mapping, timezone, now, facts, settings)
     quarantine = QuarantineWriter(source.columns, source.extra)
     base = None
     if out_dir is not None:
@@ -133,7 +163,7 @@ def import_source(engine: Engine, source: Source, mapping: Mapping, *, source_na
     changed = SourceFileError(f"{source_name}: the file changed during the import; import it again")
     done = 0
     try:
-        for number, batch in enumerate(source.batches(size)):
+        for number, batch in enumerate(source.batches(size, _mapped(mapping))):
             if number >= len(facts.sizes) or len(batch) != facts.sizes[number]:
                 raise changed
             _import_batch(run, batch, report, counts, quarantine, base)
@@ -169,38 +199,59 @@ class FileFacts:
 def _first_pass(source: Source, mapping: Mapping, size: int, timezone: str, now: dt.datetime) -> FileFacts:
     """Read the file once for what only the whole file can tell, before anything is written.
 
-    Only the id, time and coordinate columns are looked at. Per row, a 64-bit
-    hash of its id and its packed WGS84 point are kept until the end of the pass.
+    Only the id, status, time and coordinate columns are looked at. Per row, a
+    64-bit hash of its id, its packed WGS84 point and two bits are kept until
+    the end of the pass (18 bytes a row).
+
+    Default points: each point's count of importable rows is bounded from
+    below (rows surely imported: unique id, a plain ISO creation time well
+    inside the range, nothing else wrong) and from above (rows not surely
+    quarantined). A point whose lower bound reaches ``default_point_min`` is a
+    default point, one whose upper bound does not is not; only when a point
+    lies between are its rows read again (:func:`_crowded`).
     """
     facts = FileFacts()
     scans = {name: LayoutScan(mapping.datetime_format) for name in TIME_FIELDS}
-    hashes, points = [], []
-    for batch in source.batches(size):
+    hashes, points, possible, sure = [], [], [], []
+    needed = [mapping.column(f) for f in ("appeal_id", "status", *TIME_FIELDS, "lon", "lat") if mapping.column(f)]
+    for batch in source.batches(size, needed):
         facts.sizes.append(len(batch))
-        hashes.append(hash_ids(appeal_ids(batch, mapping)))
-        for name, scan in scans.items():
-            scan.add(raw_times(batch, mapping, name))
+        ids = appeal_ids(batch, mapping)
+        hashes.append(hash_ids(ids))
+        readable = {name: scan.add(raw_times(batch, mapping, name)) for name, scan in scans.items()}
         points.append(_points(batch, mapping))
+        possible.append(~surely_quarantined(batch, mapping, ids))
+        sure.append(possible[-1] & readable["created_at"])
     facts.readings = {name: scan.reading() for name, scan in scans.items()}
-    facts.repeated = _repeated(hashes)
+    every = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
     del hashes
+    facts.repeated = _repeated(every)
     keys = np.concatenate(points) if points else np.empty(0, dtype=np.int64)
-    del points
-    keys = keys[keys != _NO_POINT]
-    values, counts = np.unique(keys, return_counts=True)
-    suspects = values[counts >= mapping.default_point_min]
-    del keys, values, counts
-    if len(suspects):
-        facts.crowded = _crowded(source, mapping, size, facts, suspects, timezone, now)
+    possible = np.concatenate(possible) if possible else np.empty(0, dtype=bool)
+    sure = np.concatenate(sure) if sure else np.empty(0, dtype=bool)
+    sure &= ~np.isin(every, facts.repeated)
+    del every
+    located = keys != _NO_POINT
+    least = mapping.default_point_min
+    upper_values, upper = np.unique(keys[located & possible], return_counts=True)
+    lower_values, lower = np.unique(keys[located & sure], return_counts=True)
+    crowded = lower_values[lower >= least]
+    maybe = np.setdiff1d(upper_values[upper >= least], crowded)
+    if len(maybe):
+        crowded = np.union1d(crowded, _crowded(source, mapping, size, facts, keys, maybe, timezone, now))
+    facts.crowded = crowded
     return facts
 
 
-def _repeated(hashes: list[np.ndarray]) -> np.ndarray:
+def _mapped(mapping: Mapping) -> list[str]:
+    """The source columns the mapping names."""
+    return sorted(set(mapping.columns.values()))
+
+
+def _repeated(hashes: np.ndarray) -> np.ndarray:
     """The hashes that occur more than once, sorted."""
-    if not hashes:
-        return np.empty(0, dtype=np.uint64)
-    every = np.sort(np.concatenate(hashes))
-    return np.unique(every[1:][every[1:] == every[:-1]])
+    ordered = np.sort(hashes)
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 
 
 def _points(batch: RawBatch, mapping: Mapping) -> np.ndarray:
@@ -220,27 +271,27 @@ def _pack(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     return keys
 
 
-def _crowded(source: Source, mapping: Mapping, size: int, facts: FileFacts, suspects: np.ndarray,
-             timezone: str, now: dt.datetime) -> np.ndarray:
+def _crowded(source: Source, mapping: Mapping, size: int, facts: FileFacts, keys: np.ndarray,
+             suspects: np.ndarray, timezone: str, now: dt.datetime) -> np.ndarray:
     """Of the points shared by many rows, those shared by ``default_point_min`` rows that are imported.
 
     A second look, only when some point is shared that often: the rows on such
     a point are normalised to learn whether they are quarantined (which only
-    the whole file's readings and ids decide).
+    the whole file's readings and ids decide). ``keys`` are every row's point
+    from the first pass.
     """
     tracker = IdTracker(facts.repeated)
     counts: Counter = Counter()
-    for batch in source.batches(size):
+    suspect = np.isin(keys, suspects)
+    start = 0
+    for batch in source.batches(size, _mapped(mapping)):
         earlier = tracker.earlier(appeal_ids(batch, mapping), batch.rows)
-        keys = _points(batch, mapping)
-        on = np.flatnonzero(np.isin(keys, suspects))
-        if not len(on):
-            continue
-        part = batch.take(on)
-        norm = normalize(part, mapping, city_tz=timezone, now=now, readings=facts.readings,
-                         earlier=earlier.iloc[on].reset_index(drop=True))
-        ok = norm.reason.isna().to_numpy()
-        counts.update(keys[on][ok].tolist())
+        on = np.flatnonzero(suspect[start:start + len(batch)])
+        if len(on):
+            norm = normalize(batch.take(on), mapping, city_tz=timezone, now=now, readings=facts.readings,
+                             earlier=earlier.iloc[on].reset_index(drop=True))
+            counts.update(keys[start:start + len(batch)][on][norm.reason.isna().to_numpy()].tolist())
+        start += len(batch)
     return np.array(sorted(k for k, n in counts.items() if n >= mapping.default_point_min), dtype=np.int64)
 
 
@@ -465,9 +516,12 @@ def _split(good: pd.DataFrame, existing: pd.DataFrame) -> tuple[pd.DataFrame, pd
 
 
 def _objects(values: pd.Series) -> list:
-    """Values as Python objects, None for a missing one."""
-    return [None if (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v
-            for v in values.to_numpy(dtype=object)]
+    """Values as Python objects, None for a missing one (None, NaN, NA)."""
+    array = values.to_numpy(dtype=object, copy=True)
+    missing = pd.isna(array)
+    if missing.any():
+        array[missing] = None
+    return array.tolist()
 
 
 def _column_values(frame: pd.DataFrame, column: str, dialect) -> list:

@@ -117,6 +117,20 @@ def appeal_ids(batch: RawBatch, mapping: Mapping) -> list[str]:
     return _texts(batch.column(mapping.column("appeal_id")), len(batch))
 
 
+def surely_quarantined(batch: RawBatch, mapping: Mapping, ids: list[str]) -> np.ndarray:
+    """The records quarantined whatever the rest of the file says: a field too long, a malformed line,
+    no id or one too long, no creation time, a status the mapping does not translate."""
+    n = len(batch)
+    out = np.zeros(n, dtype=bool)
+    out[[i for marks in (batch.too_long, batch.malformed) for i, m in marks.items() if m]] = True
+    out |= np.fromiter((v == "" or len(v) > 64 for v in ids), dtype=bool, count=n)
+    out |= raw_times(batch, mapping, "created_at").isna().to_numpy()
+    if mapping.column("status") is not None:
+        statuses = pd.Series(_texts(batch.column(mapping.column("status")), n), dtype=object)
+        out |= _each(statuses, _Translator(mapping.values.get("status", {}), STATUSES)).isna().to_numpy()
+    return out
+
+
 def raw_times(batch: RawBatch, mapping: Mapping, name: str) -> pd.Series:
     """A time column's values as the source gives them, None where blank."""
     return _raw(batch, mapping.column(name))

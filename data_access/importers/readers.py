@@ -28,6 +28,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 MALFORMED = "__malformed__"
@@ -70,6 +71,7 @@ class RawBatch:
     malformed: dict[int, str] = field(default_factory=dict)
     too_long: dict[int, str] = field(default_factory=dict)
     extra: dict[int, str] = field(default_factory=dict)
+    records: list | None = None  # each record's cells in ``columns`` order, when only some columns are in ``cells``
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -79,7 +81,10 @@ class RawBatch:
 
     def record(self, i: int) -> dict:
         """The record at position ``i``, whole, as the quarantine file writes it."""
-        record = {c: values[i] for c, values in self.cells.items()}
+        if self.records is not None:
+            record = dict(zip(self.columns, self.records[i]))
+        else:
+            record = {c: values[i] for c, values in self.cells.items()}
         if i in self.extra:
             record[EXTRA] = self.extra[i]
         return record
@@ -91,7 +96,8 @@ class RawBatch:
         return RawBatch(self.columns, {c: [v[p] for p in positions] for c, v in self.cells.items()},
                         [self.rows[p] for p in positions],
                         *({where[p]: m for p, m in marks.items() if p in where}
-                          for marks in (self.malformed, self.too_long, self.extra)))
+                          for marks in (self.malformed, self.too_long, self.extra)),
+                        records=None if self.records is None else [self.records[p] for p in positions])
 
 
 class Source:
@@ -101,7 +107,8 @@ class Source:
     extra: list[str] = []  # keys some records hold beyond ``columns`` (written to the quarantine file)
     empty: bool = False  # known to hold no records (an empty Open311 list has no columns either)
 
-    def batches(self, size: int) -> Iterator[RawBatch]:
+    def batches(self, size: int, columns: list[str] | None = None) -> Iterator[RawBatch]:
+        """The records, ``size`` at a time; with ``columns``, only those columns need be in ``cells``."""
         raise NotImplementedError
 
 
@@ -151,7 +158,7 @@ class TableSource(Source):
         self.extra = sorted({k for r in table.records for k in r if k not in known and not k.startswith("__")})
         self.empty = not table.records
 
-    def batches(self, size: int) -> Iterator[RawBatch]:
+    def batches(self, size: int, columns: list[str] | None = None) -> Iterator[RawBatch]:
         records = self.table.records
         rows = self.table.rows or list(range(1, len(records) + 1))
         names = [*self.columns, *self.extra]
@@ -203,7 +210,8 @@ class CsvSource(Source):
     def _open(self):
         return open(self.path, encoding=self.encoding, newline="")
 
-    def batches(self, size: int) -> Iterator[RawBatch]:
+    def batches(self, size: int, columns: list[str] | None = None) -> Iterator[RawBatch]:
+        wanted = columns
         columns, width = self.columns, len(self.columns)
         previous = csv.field_size_limit(_READ_LIMIT)
         try:
@@ -219,10 +227,11 @@ class CsvSource(Source):
                 for cells in reader:
                     first, row = ended + 1, reader.line_num  # the lines where this record starts and ends
                     ended = row
-                    if not "".join(cells).strip():
+                    joined = "".join(cells)
+                    if not joined.strip():
                         continue  # a blank line is not a record
                     i = len(rows)
-                    if max(map(len, cells)) > MAX_FIELD:
+                    if len(joined) > MAX_FIELD and max(map(len, cells)) > MAX_FIELD:
                         at, size_ = next((j, len(c)) for j, c in enumerate(cells) if len(c) > MAX_FIELD)
                         name = columns[at] if at < width else f"extra field {at + 1}"
                         too_long[i] = (f"field {name!r} holds {size_:,} characters (more than {MAX_FIELD:,}); "
@@ -238,10 +247,10 @@ class CsvSource(Source):
                     records.append(cells)
                     rows.append(row)
                     if len(rows) >= size:
-                        yield _batch(columns, records, rows, malformed, too_long, extra)
+                        yield _batch(columns, records, rows, malformed, too_long, extra, wanted)
                         records, rows, malformed, too_long, extra = [], [], {}, {}, {}
                 if rows:
-                    yield _batch(columns, records, rows, malformed, too_long, extra)
+                    yield _batch(columns, records, rows, malformed, too_long, extra, wanted)
         except UnicodeDecodeError as exc:  # the file changed since it was opened
             raise SourceFileError(f"{self.path}: no longer {self.encoding} text ({exc}); did it change during "
                                   "the import?") from None
@@ -249,9 +258,12 @@ class CsvSource(Source):
             csv.field_size_limit(previous)
 
 
-def _batch(columns, records, rows, malformed, too_long, extra) -> RawBatch:
-    by_column = list(zip(*records)) if records else [()] * len(columns)
-    return RawBatch(columns, {c: list(v) for c, v in zip(columns, by_column)}, rows, malformed, too_long, extra)
+def _batch(columns, records, rows, malformed, too_long, extra, wanted=None) -> RawBatch:
+    """A batch from records (lists of cells in ``columns`` order): the ``wanted`` columns (all by default)."""
+    position = {c: j for j, c in enumerate(columns)}
+    names = [c for c in (columns if wanted is None else wanted) if c in position]
+    cells = {c: list(map(itemgetter(position[c]), records)) for c in names}
+    return RawBatch(columns, cells, rows, malformed, too_long, extra, records=records)
 
 
 def _encoding(path: Path) -> str:
@@ -318,7 +330,8 @@ class XlsxSource(Source):
 
         return rows()
 
-    def batches(self, size: int) -> Iterator[RawBatch]:
+    def batches(self, size: int, columns: list[str] | None = None) -> Iterator[RawBatch]:
+        wanted = columns
         columns, width = self.columns, len(self.columns)
         with self._sheet() as sheet:
             next(sheet)
@@ -331,10 +344,10 @@ class XlsxSource(Source):
                 records.append(cells + [None] * (width - len(cells)))
                 rows.append(number)
                 if len(rows) >= size:
-                    yield _batch(columns, records, rows, {}, {}, {})
+                    yield _batch(columns, records, rows, {}, {}, {}, wanted)
                     records, rows = [], []
             if rows:
-                yield _batch(columns, records, rows, {}, {}, {})
+                yield _batch(columns, records, rows, {}, {}, {}, wanted)
 
 
 def _blank_row(cells) -> bool:

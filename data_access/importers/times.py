@@ -57,11 +57,13 @@ MONTH_FIRST = frozenset(f for f in CANDIDATE_FORMATS if f.startswith("%m/%d"))
 DAY_FIRST = frozenset(f for f in CANDIDATE_FORMATS if f.startswith(("%d/%m", "%d.%m")))
 _OFFSET = r"(?:Z|[+-]\d\d:?\d\d)$"
 _OFFSET_RE = re.compile(_OFFSET)
-_EPOCH = r"\d{10}|\d{13}"
 EARLIEST = pd.Timestamp("1990-01-01")
 # the times the dashboard stores: outside them a value is a placeholder (9999-12-31), not a time
 LOWEST = pd.Timestamp(FIRST_TIME)
 LATEST = pd.Timestamp(END_OF_TIME)  # exclusive
+# a naive ISO time between these is read, in range and from 1990 on, whatever the zones (a day or more inside)
+_SURE_FROM = EARLIEST + pd.Timedelta(days=2)
+_SURE_UNTIL = LATEST - pd.Timedelta(days=2)
 ISO_LAYOUT = "ISO 8601"
 EPOCH_LAYOUT = "Unix seconds/milliseconds"
 OFFSET_LAYOUT = "ISO 8601 with offset"
@@ -123,24 +125,33 @@ class LayoutScan:
         self.fmt = fmt
         self.signatures: dict[int, int] = {}
 
-    def add(self, values: pd.Series) -> None:
-        if self.fmt or values.empty:
-            return
+    def add(self, values: pd.Series) -> np.ndarray:
+        """Note a batch of the column; returns which of its values are surely read, within range and
+        from 1990 on, however the column is read (plain ISO 8601 times a few days inside the bounds)."""
+        sure = np.zeros(len(values), dtype=bool)
+        if values.empty:
+            return sure
         text = _texts(values[~_native(values)])
         if text.empty:
-            return
+            return sure
+        if self.fmt:
+            _mark_sure(sure, values.index, pd.to_datetime(text, format=self.fmt, errors="coerce", utc="%z" in self.fmt))
+            return sure
         rest = text[~_aware(text)]
-        rest = rest[~rest.str.fullmatch(_EPOCH)] if not rest.empty else rest
+        rest = rest[~_epoch_like(rest)]
         if not rest.empty:
-            rest = rest[pd.to_datetime(rest, format="ISO8601", errors="coerce").isna()]
+            iso = pd.to_datetime(rest, format="ISO8601", errors="coerce")
+            _mark_sure(sure, values.index, iso)
+            rest = rest[iso.isna()]
         if rest.empty:
-            return
+            return sure
         signature = np.zeros(len(rest), dtype=np.int64)
         for bit, candidate in enumerate(CANDIDATE_FORMATS):
             read = pd.to_datetime(rest, format=candidate, errors="coerce").notna().to_numpy()
             signature |= read.astype(np.int64) << bit
         for sig, n in zip(*np.unique(signature, return_counts=True)):
             self.signatures[int(sig)] = self.signatures.get(int(sig), 0) + int(n)
+        return sure
 
     def reading(self) -> TimeReading:
         if self.fmt:
@@ -169,6 +180,15 @@ class LayoutScan:
             picks.append(best)
             left = {sig: n for sig, n in left.items() if not sig & bit[best]}
         return TimeReading(picks=tuple(picks), undecided=undecided)
+
+
+def _mark_sure(sure: np.ndarray, index: pd.Index, parsed: pd.Series) -> None:
+    """Mark the values parsed well inside the stored range (whatever the zones do to them)."""
+    if parsed.dtype.kind != "M":
+        return
+    naive = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
+    inside = ((naive >= _SURE_FROM) & (naive < _SURE_UNTIL)).to_numpy()
+    sure[index.get_indexer(parsed.index[inside])] = True
 
 
 def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: str,
@@ -223,8 +243,13 @@ def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: 
 
 def _native(values: pd.Series) -> pd.Series:
     """Which values are date-times already (an Excel cell holding one)."""
-    return pd.Series([isinstance(v, (dt.datetime, dt.date)) and not isinstance(v, bool) for v in values],
-                     index=values.index, dtype=bool)
+    return pd.Series([type(v) is not str and v is not None and isinstance(v, (dt.datetime, dt.date))
+                      and not isinstance(v, bool) for v in values], index=values.index, dtype=bool)
+
+
+def _epoch_like(text: pd.Series) -> pd.Series:
+    """Which values are 10 or 13 decimal digits (as ``\\d{10}|\\d{13}`` matches them)."""
+    return pd.Series([len(t) in (10, 13) and t.isdecimal() for t in text], index=text.index, dtype=bool)
 
 
 def _texts(values: pd.Series) -> pd.Series:
@@ -298,7 +323,7 @@ def _parse_with(text: pd.Series, fmt: str, source_tz: str, city_tz: str, flags: 
 
 def _epochs(text: pd.Series, out: pd.Series, city_tz: str, flags: _Flags) -> pd.Series:
     """Unix seconds (10 digits) or milliseconds (13 digits); returns what is left to parse."""
-    digits = text.str.fullmatch(_EPOCH)
+    digits = _epoch_like(text)
     if not digits.any():
         return text
     numbers = text[digits].astype("int64")
