@@ -358,9 +358,13 @@ def test_kill_9_mid_import_leaves_whole_batches_and_the_mark(tmp_path):
 
 # Runs the command line in this interpreter and prints the process's own peak memory (VmHWM) as it
 # exits. (ru_maxrss of a child is no good here: it counts the parent's pages the child started with.)
+# SQLite's page cache is left at its default 2 MiB, so that the importer's own memory is measured
+# (the import gives its connection 256 MiB, a cache that fills with the pages it writes).
 _MEASURED = ("import atexit, runpy, sys\n"
              "atexit.register(lambda: print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0],"
              " file=sys.stderr))\n"
+             "import data_access.importers.appeals as importer\n"
+             "importer.SQLITE_CACHE_KIB = 2000\n"
              "sys.argv = ['data_access', *sys.argv[1:]]\n"
              "runpy.run_module('data_access', run_name='__main__')\n")
 

@@ -42,6 +42,8 @@ import gc
 import json
 import math
 import os
+import queue
+import threading
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,6 +80,7 @@ _CHUNK = 500
 BATCH_ROWS = 50_000  # records read, checked and written at a time (APPEALS_IMPORT_BATCH_ROWS)
 WARNING_ROWS_SHOWN = 20  # rows named per warning kind in the report
 DEFAULT_OUT_DIR = DATA_DIR / "imports"
+SQLITE_CACHE_KIB = 256 * 1024  # the import connection's page cache on SQLite (the default is 2 MiB)
 GC_THRESHOLD = 500_000  # new containers between two collections of the youngest generation
 PROGRESS_KEY = "import_in_progress"  # city_settings: the mark of an import under way
 _NO_POINT = np.int64(-1)
@@ -162,6 +165,7 @@ def _import(engine: Engine, source: Source, mapping: Mapping, source_name: str, 
     counts: dict[str, Counter] = {name: Counter() for name in TIME_FIELDS}
     changed = SourceFileError(f"{source_name}: the file changed during the import; import it again")
     done = 0
+    run.writer = _Writer(engine, now)
     try:
         for number, batch in enumerate(source.batches(size, _mapped(mapping))):
             if number >= len(facts.sizes) or len(batch) != facts.sizes[number]:
@@ -169,7 +173,10 @@ def _import(engine: Engine, source: Source, mapping: Mapping, source_name: str, 
             _import_batch(run, batch, report, counts, quarantine, base)
             done += 1
     finally:
-        quarantine.close()
+        try:
+            run.writer.close()
+        finally:
+            quarantine.close()
     if done != len(facts.sizes):
         raise changed
     report.time_formats = {name: facts.readings[name].ordered(counts[name]) for name in TIME_FIELDS
@@ -218,9 +225,10 @@ def _first_pass(source: Source, mapping: Mapping, size: int, timezone: str, now:
         facts.sizes.append(len(batch))
         ids = appeal_ids(batch, mapping)
         hashes.append(hash_ids(ids))
-        readable = {name: scan.add(raw_times(batch, mapping, name)) for name, scan in scans.items()}
+        raw = {name: raw_times(batch, mapping, name) for name in TIME_FIELDS}
+        readable = {name: scan.add(raw[name]) for name, scan in scans.items()}
         points.append(_points(batch, mapping))
-        possible.append(~surely_quarantined(batch, mapping, ids))
+        possible.append(~surely_quarantined(batch, mapping, ids, raw["created_at"]))
         sure.append(possible[-1] & readable["created_at"])
     facts.readings = {name: scan.reading() for name, scan in scans.items()}
     every = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
@@ -309,6 +317,7 @@ class _Run:
     rules: Rules | None = None
     tracker: IdTracker | None = None
     departments: set = field(default_factory=set)  # department codes known to be stored
+    writer: "_Writer | None" = None
 
     def __post_init__(self):
         self.index = _region_index(self.engine)
@@ -331,11 +340,10 @@ def _import_batch(run: _Run, batch: RawBatch, report: ImportReport, counts: dict
     good = frame[ok]
     existing = _existing(run.engine, good["appeal_id"].tolist())
     new_rows, changed_rows = _split(good, existing)
-    with run.engine.begin() as conn:
-        _write_departments(conn, good, run.now, run.departments)
-        _insert(conn, new_rows, run.now)
-        _update(conn, changed_rows, run.now)
-        _progress(conn, batch, len(batch) + report.read)
+    # the rows this batch writes: ids later batches cannot hold (they would be duplicates), so the next
+    # batch is compared with what is stored while this one is written
+    run.writer.put(_Write(_new_departments(run.engine, good, run.now, run.departments),
+                          new_rows[_WRITTEN], changed_rows[_WRITTEN], report.read + len(batch), batch.rows[-1]))
 
     report.read += len(batch)
     report.inserted += len(new_rows)
@@ -358,6 +366,72 @@ def _import_batch(run: _Run, batch: RawBatch, report: ImportReport, counts: dict
                 quarantine.open(base.with_name(base.name + "-quarantine.csv"))
             quarantine.write((batch.rows[i], batch.record(i), norm.reason.iat[i], norm.detail.iat[i] or "")
                              for i in np.flatnonzero(~ok.to_numpy()))
+
+
+_WRITTEN = ["appeal_id", *OWNED]
+
+
+@dataclass
+class _Write:
+    """A batch's writes, committed in one transaction with the import's mark."""
+
+    departments: list[dict]
+    new: pd.DataFrame
+    changed: pd.DataFrame
+    rows_done: int
+    last_row: int
+
+
+class _Writer:
+    """Commits the batches in order, in a thread of its own, while the next batch is read and checked.
+
+    The database does its work (SQLite's, the driver's) without Python's lock,
+    so the two overlap. At most one batch waits. An error in the writer stops
+    the import at the next batch; an error in the reader (an interruption)
+    lets the writer commit the batches already handed to it, whole, first.
+    """
+
+    def __init__(self, engine: Engine, now: dt.datetime):
+        self.engine, self.now = engine, now
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    _commit(self.engine, item, self.now)
+                except BaseException as exc:  # handed to the reading thread
+                    self.error = exc
+
+    def put(self, item: _Write) -> None:
+        self._raise()
+        self.queue.put(item)
+
+    def close(self) -> None:
+        """Wait until every batch handed over is committed."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+def _commit(engine: Engine, item: _Write, now: dt.datetime) -> None:
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            # the appeals' indexes grow with every batch: a larger page cache keeps their pages at hand
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        if item.departments:
+            conn.execute(insert(schema.departments), item.departments)
+        _insert(conn, item.new, now)
+        _update(conn, item.changed, now)
+        _progress(conn, item.rows_done, item.last_row)
 
 
 # ------------------------------------------------------------- places ---
@@ -529,13 +603,22 @@ def _column_values(frame: pd.DataFrame, column: str, dialect) -> list:
     values = frame[column]
     if column in _TIMES:
         stamps = values.to_numpy(dtype="datetime64[us]")
-        if dialect.name == "sqlite":
-            text = np.datetime_as_string(stamps, unit="us")
-            return [None if t == "NaT" else t[:10] + " " + t[11:] for t in text.tolist()]
-        return stamps.astype(object).tolist()
+        if dialect.name != "sqlite":
+            return stamps.astype(object).tolist()
+        # SQLAlchemy's SQLite format, 'YYYY-MM-DD HH:MM:SS.ffffff', made for the whole column at once
+        valid = ~np.isnat(stamps)
+        text = np.datetime_as_string(stamps, unit="us")
+        if len(text) and text.dtype.itemsize >= 4 * 26:
+            letters = text.view(np.uint32).reshape(len(text), -1)
+            letters[valid, 10] = ord(" ")  # the 'T' between date and time
+        out = text.astype(object)
+        out[~valid] = None
+        return out.tolist()
     if column in _FLOATS:
         numbers = values.to_numpy(dtype=float)
-        return [None if math.isnan(v) else v for v in numbers.tolist()]
+        out = numbers.astype(object)
+        out[np.isnan(numbers)] = None
+        return out.tolist()
     return _objects(values)
 
 
@@ -570,21 +653,20 @@ def _update(conn, rows: pd.DataFrame, now: dt.datetime) -> None:
         conn.execute(stmt, params[start:start + 5000])
 
 
-def _write_departments(conn, good: pd.DataFrame, now: dt.datetime, known: set) -> None:
-    """Departments named by the file that the database does not have yet."""
+def _new_departments(engine: Engine, good: pd.DataFrame, now: dt.datetime, known: set) -> list[dict]:
+    """The departments named by the file that the database does not have yet (``known`` grows)."""
     named = good[["department_code", "department"]].dropna().drop_duplicates("department_code")
     named = named[~named["department_code"].isin(known)]
     if named.empty:
-        return
+        return []
     d = schema.departments
-    stored = {row[0] for row in conn.execute(select(d.c.code).where(
-        d.c.code.in_(bindparam("codes", expanding=True))), {"codes": named["department_code"].tolist()})}
-    new = named[~named["department_code"].isin(stored)]
-    if not new.empty:
-        conn.execute(insert(d), [{"code": code, "name": name, "level": "unknown", "region_code": None,
-                                  "updated_at": now}
-                                 for code, name in zip(new["department_code"], new["department"])])
+    with engine.connect() as conn:
+        stored = {row[0] for row in conn.execute(select(d.c.code).where(
+            d.c.code.in_(bindparam("codes", expanding=True))), {"codes": named["department_code"].tolist()})}
     known.update(named["department_code"])
+    new = named[~named["department_code"].isin(stored)]
+    return [{"code": code, "name": name, "level": "unknown", "region_code": None, "updated_at": now}
+            for code, name in zip(new["department_code"], new["department"])]
 
 
 # ------------------------------------------------------- the import's mark ---
@@ -608,12 +690,12 @@ def _start_mark(engine: Engine, source_name: str, now: dt.datetime) -> dict | No
     return found if isinstance(found, dict) else {"file": left}
 
 
-def _progress(conn, batch: RawBatch, rows_done: int) -> None:
+def _progress(conn, rows_done: int, last_row: int) -> None:
     """The mark moves on in the batch's own transaction: it counts exactly the rows committed."""
     t = schema.city_settings
     value = conn.execute(select(t.c.value).where(t.c.key == PROGRESS_KEY)).scalar_one_or_none()
     mark = json.loads(value) if value else {}
-    mark.update(rows_done=rows_done, last_row=batch.rows[-1] if batch.rows else None)
+    mark.update(rows_done=rows_done, last_row=last_row)
     conn.execute(update(t).where(t.c.key == PROGRESS_KEY).values(value=_mark_value(mark)))
 
 

@@ -117,14 +117,15 @@ def appeal_ids(batch: RawBatch, mapping: Mapping) -> list[str]:
     return _texts(batch.column(mapping.column("appeal_id")), len(batch))
 
 
-def surely_quarantined(batch: RawBatch, mapping: Mapping, ids: list[str]) -> np.ndarray:
+def surely_quarantined(batch: RawBatch, mapping: Mapping, ids: list[str],
+                       created: pd.Series | None = None) -> np.ndarray:
     """The records quarantined whatever the rest of the file says: a field too long, a malformed line,
     no id or one too long, no creation time, a status the mapping does not translate."""
     n = len(batch)
     out = np.zeros(n, dtype=bool)
     out[[i for marks in (batch.too_long, batch.malformed) for i, m in marks.items() if m]] = True
     out |= np.fromiter((v == "" or len(v) > 64 for v in ids), dtype=bool, count=n)
-    out |= raw_times(batch, mapping, "created_at").isna().to_numpy()
+    out |= raw_times(batch, mapping, "created_at").isna().to_numpy() if created is None else created.isna().to_numpy()
     if mapping.column("status") is not None:
         statuses = pd.Series(_texts(batch.column(mapping.column("status")), n), dtype=object)
         out |= _each(statuses, _Translator(mapping.values.get("status", {}), STATUSES)).isna().to_numpy()
@@ -335,7 +336,8 @@ def _raw(batch: RawBatch, column: str | None) -> pd.Series:
 
 
 def _numbers(values: pd.Series) -> pd.Series:
-    cleaned = [None if v is None else str(v).strip().replace(",", "") for v in values]
+    cleaned = [v.strip().replace(",", "") if type(v) is str else None if v is None else str(v).strip().replace(",", "")
+               for v in values.tolist()]
     return pd.to_numeric(pd.Series(cleaned, index=values.index, dtype=object), errors="coerce").astype(float)
 
 
@@ -348,9 +350,11 @@ def _nullable(values: pd.Series | None, limit: int | None, index=None) -> pd.Ser
 
 
 def _each(values: pd.Series, fn) -> pd.Series:
-    """``fn`` of each value, computed once per distinct value."""
-    table = {v: fn(v) for v in set(values)}
-    return pd.Series([table[v] for v in values], index=values.index, dtype=object)
+    """``fn`` of each value (text or None), computed once per distinct value."""
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    results = np.empty(len(distinct), dtype=object)
+    results[:] = [fn(None if isinstance(v, float) and v != v else v) for v in distinct.tolist()]
+    return pd.Series(results[codes], index=values.index, dtype=object)
 
 
 class _Translator:

@@ -131,18 +131,16 @@ class LayoutScan:
         sure = np.zeros(len(values), dtype=bool)
         if values.empty:
             return sure
-        text = _texts(values[~_native(values)])
-        if text.empty:
-            return sure
+        texts, kinds = _classify(values)
         if self.fmt:
-            _mark_sure(sure, values.index, pd.to_datetime(text, format=self.fmt, errors="coerce", utc="%z" in self.fmt))
+            text = _part(texts, kinds >= OFFSET)
+            _mark_sure(sure, pd.to_datetime(text, format=self.fmt, errors="coerce", utc="%z" in self.fmt))
             return sure
-        rest = text[~_aware(text)]
-        rest = rest[~_epoch_like(rest)]
+        rest = _part(texts, kinds == TEXT)
         if not rest.empty:
             iso = pd.to_datetime(rest, format="ISO8601", errors="coerce")
-            _mark_sure(sure, values.index, iso)
-            rest = rest[iso.isna()]
+            _mark_sure(sure, iso)
+            rest = rest[iso.isna().to_numpy()]
         if rest.empty:
             return sure
         signature = np.zeros(len(rest), dtype=np.int64)
@@ -182,13 +180,14 @@ class LayoutScan:
         return TimeReading(picks=tuple(picks), undecided=undecided)
 
 
-def _mark_sure(sure: np.ndarray, index: pd.Index, parsed: pd.Series) -> None:
-    """Mark the values parsed well inside the stored range (whatever the zones do to them)."""
+def _mark_sure(sure: np.ndarray, parsed: pd.Series) -> None:
+    """Mark the values (``parsed`` is indexed by position) parsed well inside the stored range,
+    whatever the zones do to them."""
     if parsed.dtype.kind != "M":
         return
     naive = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
     inside = ((naive >= _SURE_FROM) & (naive < _SURE_UNTIL)).to_numpy()
-    sure[index.get_indexer(parsed.index[inside])] = True
+    sure[parsed.index.to_numpy()[inside]] = True
 
 
 def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: str,
@@ -202,67 +201,81 @@ def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: 
         scan = LayoutScan(fmt)
         scan.add(values)
         reading = scan.reading()
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    flags = _Flags(values.index, reading)
+    flags = _Flags(len(values), reading)
     if values.empty:
-        return flags.result(out)
-    native = _native(values)
-    if native.any():  # an Excel cell holding a date-time
-        stamps = pd.to_datetime(values[native].map(_as_datetime), errors="coerce")
+        return flags.result(values.index, floor=False)
+    texts, kinds = _classify(values)
+    native = np.flatnonzero(kinds == NATIVE)
+    if len(native):  # an Excel cell holding a date-time
+        cells = pd.Series(values.iloc[native].tolist(), index=native, dtype=object)
+        stamps = pd.to_datetime(cells.map(_as_datetime), errors="coerce")
         flags.used(NATIVE_LAYOUT, stamps)
-        out[native] = flags.note(_to_city(flags.in_range(stamps), source_tz, city_tz))
-    text = _texts(values[~native])
-    if text.empty:
-        return flags.result(out)
+        flags.put(flags.note(_to_city(flags.in_range(stamps), source_tz, city_tz)))
+    if not (kinds >= OFFSET).any():
+        return flags.result(values.index, floor=False)
     if reading.fmt:
-        out[text.index] = _parse_with(text, reading.fmt, source_tz, city_tz, flags)
-        return flags.result(out.dt.floor("s"))
-    aware = _aware(text)
-    if aware.any():
-        parsed = flags.in_range(pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True))
+        flags.put(_parse_with(_part(texts, kinds >= OFFSET), reading.fmt, source_tz, city_tz, flags))
+        return flags.result(values.index)
+    aware = _part(texts, kinds == OFFSET)
+    if not aware.empty:
+        parsed = flags.in_range(pd.to_datetime(aware, format="ISO8601", errors="coerce", utc=True))
         flags.used(OFFSET_LAYOUT, parsed)
-        out[parsed.index] = parsed.dt.tz_convert(city_tz).dt.tz_localize(None)
-    rest = text[~aware]
-    rest = _epochs(rest, out, city_tz, flags)
+        flags.put(parsed.dt.tz_convert(city_tz).dt.tz_localize(None))
+    epochs = _part(texts, kinds == EPOCH)
+    if not epochs.empty:
+        flags.put(_epochs(epochs, city_tz, flags))
+    rest = _part(texts, kinds == TEXT)
     if not rest.empty:
         iso = pd.to_datetime(rest, format="ISO8601", errors="coerce")
         ok = iso.notna()
         flags.used(ISO_LAYOUT, iso)
-        out[iso[ok].index] = flags.note(_to_city(flags.in_range(iso[ok]), source_tz, city_tz))
-        rest = rest[~ok]
+        flags.put(flags.note(_to_city(flags.in_range(iso[ok]), source_tz, city_tz)))
+        rest = rest[~ok.to_numpy()]
     for pick in reading.picks:
         if rest.empty:
             break
         parsed = pd.to_datetime(rest, format=pick, errors="coerce")
         ok = parsed.notna()
         flags.used(pick, parsed)
-        out[parsed[ok].index] = flags.note(_to_city(flags.in_range(parsed[ok]), source_tz, city_tz))
-        rest = rest[~ok]
-    return flags.result(out.dt.floor("s"))
+        flags.put(flags.note(_to_city(flags.in_range(parsed[ok]), source_tz, city_tz)))
+        rest = rest[~ok.to_numpy()]
+    return flags.result(values.index)
 
 
-def _native(values: pd.Series) -> pd.Series:
-    """Which values are date-times already (an Excel cell holding one)."""
-    return pd.Series([type(v) is not str and v is not None and isinstance(v, (dt.datetime, dt.date))
-                      and not isinstance(v, bool) for v in values], index=values.index, dtype=bool)
+# what a value is, for reading it: nothing, a date-time object, or text (with an offset, an epoch, other)
+EMPTY, NATIVE, OFFSET, EPOCH, TEXT = range(5)
+_NATIVE = object()
 
 
-def _epoch_like(text: pd.Series) -> pd.Series:
-    """Which values are 10 or 13 decimal digits (as ``\\d{10}|\\d{13}`` matches them)."""
-    return pd.Series([len(t) in (10, 13) and t.isdecimal() for t in text], index=text.index, dtype=bool)
+def _text_of(value):
+    """A value that is not a ``str``: "" for None, _NATIVE for a date-time object, else its text."""
+    if value is None:
+        return ""
+    if isinstance(value, (dt.datetime, dt.date)) and not isinstance(value, bool):
+        return _NATIVE
+    return str(value).strip()
 
 
-def _texts(values: pd.Series) -> pd.Series:
-    """The non-empty values as stripped text."""
-    text = pd.Series(["" if v is None else (v.strip() if type(v) is str else str(v).strip()) for v in values],
-                     index=values.index, dtype=object)
-    return text[text != ""]
+def _classify(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's stripped text and its kind (EMPTY, NATIVE, OFFSET, EPOCH or TEXT), in one pass.
+
+    OFFSET: ends with ``Z`` or ``+08:00`` (the sign's place looked at first); EPOCH: 10 or 13 decimal
+    digits (what ``\\d{10}|\\d{13}`` matches; no offset ends in a digit run alone).
+    """
+    texts = [v.strip() if type(v) is str else _text_of(v) for v in values.tolist()]
+    kinds = np.fromiter(
+        ((NATIVE if t is _NATIVE else EMPTY) if type(t) is not str or not t else
+         EPOCH if len(t) in (10, 13) and t.isdecimal() else
+         OFFSET if (t[-1] == "Z" or len(t) > 4 and t[-5] in "+-" or len(t) > 5 and t[-6] in "+-")
+         and _OFFSET_RE.search(t) is not None else
+         TEXT for t in texts), dtype=np.int8, count=len(texts))
+    return np.array(texts, dtype=object), kinds
 
 
-def _aware(text: pd.Series) -> pd.Series:
-    """Which values end with an offset (``Z``, ``+08:00``); a cheap look at the end first."""
-    return pd.Series([(t[-1] in "Zz" or "+" in t[-6:] or "-" in t[-6:]) and _OFFSET_RE.search(t) is not None
-                      for t in text], index=text.index, dtype=bool)
+def _part(texts: np.ndarray, mask: np.ndarray) -> pd.Series:
+    """The texts where ``mask``, indexed by their positions."""
+    where = np.flatnonzero(mask)
+    return pd.Series(texts[where], index=where, dtype=object)
 
 
 def _twin(chosen: str) -> str:
@@ -271,27 +284,34 @@ def _twin(chosen: str) -> str:
 
 
 class _Flags:
-    """Collects which rows held an ambiguous, a non-existent or an out-of-range time, and the layouts used."""
+    """Collects the values read, which were ambiguous, non-existent or out of range, and the layouts used.
 
-    def __init__(self, index, reading: TimeReading) -> None:
-        self.ambiguous = pd.Series(False, index=index)
-        self.nonexistent = pd.Series(False, index=index)
-        self.beyond = pd.Series(False, index=index)
+    Series handed to it are indexed by position in the column.
+    """
+
+    def __init__(self, n: int, reading: TimeReading) -> None:
+        self.values = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        self.ambiguous = np.zeros(n, dtype=bool)
+        self.nonexistent = np.zeros(n, dtype=bool)
+        self.beyond = np.zeros(n, dtype=bool)
         self.layouts: dict[str, int] = {}
         self.reading = reading
 
+    def put(self, values: pd.Series) -> None:
+        self.values[values.index.to_numpy()] = values.to_numpy(dtype="datetime64[ns]")
+
     def note(self, converted: tuple[pd.Series, pd.Series, pd.Series]) -> pd.Series:
         values, ambiguous, nonexistent = converted
-        self.ambiguous[ambiguous[ambiguous].index] = True
-        self.nonexistent[nonexistent[nonexistent].index] = True
+        self.ambiguous[ambiguous.index.to_numpy()[ambiguous.to_numpy(dtype=bool)]] = True
+        self.nonexistent[nonexistent.index.to_numpy()[nonexistent.to_numpy(dtype=bool)]] = True
         return values
 
     def in_range(self, parsed: pd.Series) -> pd.Series:
         """``parsed`` with the times before LOWEST or from LATEST on made NaT (and noted)."""
         naive = parsed.dt.tz_localize(None) if getattr(parsed.dt, "tz", None) is not None else parsed
-        out = (naive < LOWEST) | (naive >= LATEST)
+        out = ((naive < LOWEST) | (naive >= LATEST)).to_numpy()
         if out.any():
-            self.beyond[out[out].index] = True
+            self.beyond[parsed.index.to_numpy()[out]] = True
             parsed = parsed.where(~out)
         return parsed.dt.as_unit("ns")
 
@@ -300,10 +320,14 @@ class _Flags:
         if read:
             self.layouts[layout] = self.layouts.get(layout, 0) + read
 
-    def result(self, values: pd.Series) -> ParsedTimes:
+    def result(self, index: pd.Index, *, floor: bool = True) -> ParsedTimes:
+        values = pd.Series(self.values, index=index)
+        if floor:
+            values = values.dt.floor("s")
         layouts = tuple(self.reading.ordered(self.layouts))
-        return ParsedTimes(values, self.ambiguous, self.nonexistent, self.beyond, layouts, self.reading.undecided,
-                           dict(self.layouts), self.reading)
+        return ParsedTimes(values, pd.Series(self.ambiguous, index=index), pd.Series(self.nonexistent, index=index),
+                           pd.Series(self.beyond, index=index), layouts, self.reading.undecided, dict(self.layouts),
+                           self.reading)
 
 
 def _as_datetime(value):
@@ -321,18 +345,14 @@ def _parse_with(text: pd.Series, fmt: str, source_tz: str, city_tz: str, flags: 
     return flags.note(_to_city(parsed, source_tz, city_tz))
 
 
-def _epochs(text: pd.Series, out: pd.Series, city_tz: str, flags: _Flags) -> pd.Series:
-    """Unix seconds (10 digits) or milliseconds (13 digits); returns what is left to parse."""
-    digits = _epoch_like(text)
-    if not digits.any():
-        return text
-    numbers = text[digits].astype("int64")
-    unit_ms = text[digits].str.len() == 13
+def _epochs(text: pd.Series, city_tz: str, flags: _Flags) -> pd.Series:
+    """Unix seconds (10 digits) or milliseconds (13 digits), as naive city-local times."""
+    numbers = text.astype("int64")
+    unit_ms = (text.str.len() == 13).to_numpy()
     stamps = pd.to_datetime(numbers.where(~unit_ms, numbers // 1000), unit="s", utc=True)
     flags.used(EPOCH_LAYOUT, stamps)
     stamps = flags.in_range(stamps)
-    out[stamps.index] = stamps.dt.tz_convert(city_tz).dt.tz_localize(None)
-    return text[~digits]
+    return stamps.dt.tz_convert(city_tz).dt.tz_localize(None)
 
 
 def _to_city(naive: pd.Series, source_tz: str, city_tz: str) -> tuple[pd.Series, pd.Series, pd.Series]:
