@@ -118,14 +118,14 @@ def appeal_ids(batch: RawBatch, mapping: Mapping) -> list[str]:
 
 
 def surely_quarantined(batch: RawBatch, mapping: Mapping, ids: list[str],
-                       created: pd.Series | None = None) -> np.ndarray:
+                       created: np.ndarray | None = None) -> np.ndarray:
     """The records quarantined whatever the rest of the file says: a field too long, a malformed line,
     no id or one too long, no creation time, a status the mapping does not translate."""
     n = len(batch)
     out = np.zeros(n, dtype=bool)
     out[[i for marks in (batch.too_long, batch.malformed) for i, m in marks.items() if m]] = True
     out |= np.fromiter((v == "" or len(v) > 64 for v in ids), dtype=bool, count=n)
-    out |= raw_times(batch, mapping, "created_at").isna().to_numpy() if created is None else created.isna().to_numpy()
+    out |= ~(_given(raw_times(batch, mapping, "created_at")) if created is None else created)
     if mapping.column("status") is not None:
         statuses = pd.Series(_texts(batch.column(mapping.column("status")), n), dtype=object)
         out |= _each(statuses, _Translator(mapping.values.get("status", {}), STATUSES)).isna().to_numpy()
@@ -133,8 +133,13 @@ def surely_quarantined(batch: RawBatch, mapping: Mapping, ids: list[str],
 
 
 def raw_times(batch: RawBatch, mapping: Mapping, name: str) -> pd.Series:
-    """A time column's values as the source gives them, None where blank."""
-    return _raw(batch, mapping.column(name))
+    """A time column's values as the source gives them (None where the column is absent)."""
+    values = batch.column(mapping.column(name))
+    return pd.Series([None] * len(batch) if values is None else values, dtype=object)
+
+
+def _given(values: pd.Series) -> np.ndarray:
+    return np.fromiter((not _blank(v) for v in values.tolist()), dtype=bool, count=len(values))
 
 
 def normalize(batch: RawBatch, mapping: Mapping, *, city_tz: str, now: dt.datetime,
@@ -191,14 +196,14 @@ def normalize(batch: RawBatch, mapping: Mapping, *, city_tz: str, now: dt.dateti
 
     readings = readings or {}
     layouts, counts, undecided = {}, {}, []
-    created_raw = _raw(batch, mapping.column("created_at"))
+    created_raw = raw_times(batch, mapping, "created_at")
     read = parse_times(created_raw, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz,
                        reading=readings.get("created_at"))
     created = read.values
     _note_layouts("created_at", read, layouts, counts, undecided)
     warn(read.ambiguous, "ambiguous_local_time")
     warn(read.nonexistent, "nonexistent_local_time")
-    quarantine(created_raw.isna(), "missing_created_at", "no creation time")
+    quarantine(~read.given, "missing_created_at", "no creation time")
     quarantine(read.beyond, "created_at_out_of_range", lambda i: (
         f"creation time {str(created_raw.iat[i])[:40]!r} is before 1900 or after 2199: a placeholder, not a time"))
     bad = created.isna() | (created < EARLIEST)
@@ -207,14 +212,14 @@ def normalize(batch: RawBatch, mapping: Mapping, *, city_tz: str, now: dt.dateti
     warn(created > pd.Timestamp(now) + pd.Timedelta(days=1), "created_in_future")
 
     for field in ("deadline_at", "closed_at"):
-        values = _raw(batch, mapping.column(field))
+        values = raw_times(batch, mapping, field)
         read = parse_times(values, fmt=mapping.datetime_format, source_tz=mapping.timezone, city_tz=city_tz,
                            reading=readings.get(field))
         parsed = read.values
         _note_layouts(field, read, layouts, counts, undecided)
         warn(read.ambiguous, "ambiguous_local_time")
         warn(read.nonexistent, "nonexistent_local_time")
-        given = values.notna()
+        given = read.given
         warn(read.beyond, f"{field}_out_of_range")
         warn(given & parsed.isna() & ~read.beyond, f"bad_{field}")
         out[field] = parsed
@@ -257,10 +262,10 @@ def normalize(batch: RawBatch, mapping: Mapping, *, city_tz: str, now: dt.dateti
     category = category if category is not None else pd.Series([""] * n, index=index, dtype=object)
     warn(category == "", "missing_category")
     out["category"] = _each(category, lambda v: (v or UNCATEGORISED)[:64])
-    out["subcategory"] = _nullable(text("subcategory"), 100, index)
-    out["address"] = _nullable(text("address"), 255, index)
-    out["summary"] = _nullable(text("summary"), None, index)
-    out["department"] = _nullable(text("department"), 100, index)
+    out["subcategory"] = _nullable(batch, mapping.column("subcategory"), 100)
+    out["address"] = _nullable(batch, mapping.column("address"), 255)
+    out["summary"] = _nullable(batch, mapping.column("summary"), None)
+    out["department"] = _nullable(batch, mapping.column("department"), 100)
     out["department_code"] = _each(out["department"], department_code)
 
     lon, lat, bad_point, no_location = coordinates(batch, mapping)
@@ -341,12 +346,15 @@ def _numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(pd.Series(cleaned, index=values.index, dtype=object), errors="coerce").astype(float)
 
 
-def _nullable(values: pd.Series | None, limit: int | None, index=None) -> pd.Series:
-    if values is None:
-        return pd.Series([None] * len(index), index=index, dtype=object)
+def _nullable(batch: RawBatch, column: str | None, limit: int | None) -> pd.Series:
+    """A free-text column: stripped, cut to ``limit`` characters, None where blank (or not mapped)."""
+    n = len(batch)
+    if column is None:
+        return pd.Series([None] * n, dtype=object)
+    texts = _texts(batch.column(column), n)
     if limit:
-        return pd.Series([v[:limit] or None for v in values], index=values.index, dtype=object)
-    return pd.Series([v or None for v in values], index=values.index, dtype=object)
+        return pd.Series([v[:limit] or None for v in texts], dtype=object)
+    return pd.Series([v or None for v in texts], dtype=object)
 
 
 def _each(values: pd.Series, fn) -> pd.Series:

@@ -104,6 +104,7 @@ class ParsedTimes(NamedTuple):
     undecided: bool = False  # every day/month value read both ways: month first was taken
     counts: dict | None = None  # layout -> values it read (these values; a batch's share of a column)
     reading: TimeReading | None = None  # how the column is read
+    given: pd.Series | None = None  # bool: the value is not blank (None, NaN, NA, NaT or only spaces)
 
 
 class LayoutScan:
@@ -125,31 +126,33 @@ class LayoutScan:
         self.fmt = fmt
         self.signatures: dict[int, int] = {}
 
-    def add(self, values: pd.Series) -> np.ndarray:
-        """Note a batch of the column; returns which of its values are surely read, within range and
-        from 1990 on, however the column is read (plain ISO 8601 times a few days inside the bounds)."""
+    def add(self, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Note a batch of the column. Returns which of its values are not blank, and which are surely
+        read, within range and from 1990 on, however the column is read (plain ISO 8601 times a few
+        days inside the bounds)."""
         sure = np.zeros(len(values), dtype=bool)
         if values.empty:
-            return sure
+            return sure, sure.copy()
         texts, kinds = _classify(values)
+        given = kinds != EMPTY
         if self.fmt:
             text = _part(texts, kinds >= OFFSET)
             _mark_sure(sure, pd.to_datetime(text, format=self.fmt, errors="coerce", utc="%z" in self.fmt))
-            return sure
+            return sure, given
         rest = _part(texts, kinds == TEXT)
         if not rest.empty:
             iso = pd.to_datetime(rest, format="ISO8601", errors="coerce")
             _mark_sure(sure, iso)
             rest = rest[iso.isna().to_numpy()]
         if rest.empty:
-            return sure
+            return sure, given
         signature = np.zeros(len(rest), dtype=np.int64)
         for bit, candidate in enumerate(CANDIDATE_FORMATS):
             read = pd.to_datetime(rest, format=candidate, errors="coerce").notna().to_numpy()
             signature |= read.astype(np.int64) << bit
         for sig, n in zip(*np.unique(signature, return_counts=True)):
             self.signatures[int(sig)] = self.signatures.get(int(sig), 0) + int(n)
-        return sure
+        return sure, given
 
     def reading(self) -> TimeReading:
         if self.fmt:
@@ -205,6 +208,7 @@ def parse_times(values: pd.Series, *, fmt: str | None, source_tz: str, city_tz: 
     if values.empty:
         return flags.result(values.index, floor=False)
     texts, kinds = _classify(values)
+    flags.given = kinds != EMPTY
     native = np.flatnonzero(kinds == NATIVE)
     if len(native):  # an Excel cell holding a date-time
         cells = pd.Series(values.iloc[native].tolist(), index=native, dtype=object)
@@ -248,8 +252,9 @@ _NATIVE = object()
 
 
 def _text_of(value):
-    """A value that is not a ``str``: "" for None, _NATIVE for a date-time object, else its text."""
-    if value is None:
+    """A value that is not a ``str``: "" when blank (None, NaN, NA, NaT), _NATIVE for a date-time object,
+    else its text."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, (dt.datetime, dt.date)) and not isinstance(value, bool):
         return _NATIVE
@@ -296,6 +301,7 @@ class _Flags:
         self.beyond = np.zeros(n, dtype=bool)
         self.layouts: dict[str, int] = {}
         self.reading = reading
+        self.given = np.zeros(n, dtype=bool)
 
     def put(self, values: pd.Series) -> None:
         self.values[values.index.to_numpy()] = values.to_numpy(dtype="datetime64[ns]")
@@ -327,7 +333,7 @@ class _Flags:
         layouts = tuple(self.reading.ordered(self.layouts))
         return ParsedTimes(values, pd.Series(self.ambiguous, index=index), pd.Series(self.nonexistent, index=index),
                            pd.Series(self.beyond, index=index), layouts, self.reading.undecided, dict(self.layouts),
-                           self.reading)
+                           self.reading, pd.Series(self.given, index=index))
 
 
 def _as_datetime(value):
