@@ -6,7 +6,7 @@
         normalise (quarantine or warn) → coordinates to WGS84 →
         place every point in the finest loaded region (one spatial index, built once) →
         compare with what is stored → insert new, update changed, leave the rest,
-        in one transaction per batch →
+        in one transaction per batch (written by a thread of its own while the next batch is read) →
     report, and write the quarantined rows whole to a file next to the report.
 
 Rows read = inserted + updated + unchanged + quarantined, always. Importing the
@@ -14,9 +14,9 @@ same file twice changes nothing; a corrected file updates rows by appeal_id.
 Only the columns an import owns are compared and written, so figures the
 dashboard adds later (supervision, repeat flags) are never overwritten.
 
-Memory holds one batch, the spatial index, and per row of the file only
-16 bytes during the first pass (a hash of its id and its point), so a file of
-millions of rows imports in the memory of a few hundred thousand. What the
+Memory holds a batch or two, the spatial index, and per row of the file only
+18 bytes during the first pass (a hash of its id, its point, two bits), so a
+file of millions of rows imports in the memory of a few hundred thousand. What the
 whole file decides is decided by the first pass and is the same whatever the
 batch size: one day/month reading per time column, a duplicate id (the first
 row with an id is imported, every later one quarantined, naming the first),
@@ -126,14 +126,14 @@ def import_source(engine: Engine, source: Source, mapping: Mapping, *, source_na
     # the city's zone, stored with the data: the first import records it, a later one must agree
     timezone = cityzone.record(engine, timezone).zone
     now = (now or local_now(timezone)).replace(microsecond=0)
-    with _collected_per_batch():
+    with _collected_less_often():
         return _import(engine, source, mapping, source_name, size, timezone, now, out_dir,
                        settings or load_settings())
 
 
 @contextmanager
-def _collected_per_batch():
-    """Python's cyclic garbage collector run about once per batch rather than every 700 new containers.
+def _collected_less_often():
+    """Python's cyclic garbage collector run every ``GC_THRESHOLD`` new containers rather than every 700.
 
     A batch creates hundreds of thousands of lists and tuples; collected every
     700 of them, the ones still alive would be scanned again and again (half
