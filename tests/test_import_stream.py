@@ -192,6 +192,22 @@ def test_batches_store_the_same_rows_as_one_batch(single, batched):
                 assert other[column] == value, (key, column)
 
 
+def test_batches_on_every_database(any_sor, tmp_path, export, single):
+    """In batches on SQLite, PostgreSQL and MariaDB: the rows of a one-batch import; again, nothing changes."""
+    _regions(any_sor)
+    report = _import(any_sor, export, tmp_path / "out", SMALL)
+    assert {k: v for k, v in report.as_dict().items() if k != "quarantine_file"} == \
+        {k: v for k, v in single[1].as_dict().items() if k != "quarantine_file"}
+    one, here = _stored(single[0]), _stored(any_sor)
+    assert set(here) == set(one)
+    for key, row in one.items():
+        for column, value in row.items():
+            got = here[key][column]
+            assert got == pytest.approx(value, abs=1e-9) if isinstance(value, float) else got == value, (key, column)
+    again = _import(any_sor, export, tmp_path / "out", SMALL)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, report.inserted)
+
+
 def test_the_quarantine_file_is_the_same_and_numbers_the_real_rows(single, batched):
     one, many = _quarantine_rows(single[1]), _quarantine_rows(batched[1])
     assert many == one
