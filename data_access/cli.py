@@ -438,6 +438,11 @@ def _import_appeals(args, url, settings) -> int:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
         print(f"{args.file} → {redact_url(url)}")
+        if report.resumed is not None:
+            done = report.resumed.get("rows_done")
+            print(f"  an import of {report.resumed.get('file', '?')} started {report.resumed.get('started_at', '?')} "
+                  f"did not finish ({'?' if done is None else f'{done:,}'} rows written); the rows it wrote count "
+                  "as unchanged when the same file is imported again")
         for key in ("read", "inserted", "updated", "unchanged", "quarantined"):
             print(f"  {key:<12} {getattr(report, key):>10,}")
         for title, counts in (("quarantined because", report.quarantine_reasons), ("warnings", report.warnings)):

@@ -23,12 +23,17 @@ class ImportReport:
     warning_rows: dict = field(default_factory=dict)  # kind -> the first rows (file row numbers) it applies to
     time_formats: dict = field(default_factory=dict)  # time field -> the layouts its column was read with
     time_order_undecided: list = field(default_factory=list)  # time fields read month first for want of a clue
+    # the mark an import that did not finish left (its file, start, rows done); only then in as_dict()
+    resumed: dict | None = None
     report_file: str | None = None
     source: str = ""
 
     def as_dict(self) -> dict:
-        """The command-line contract: these keys, in this order; keys are only ever added at the end."""
-        return {
+        """The command-line contract: these keys, in this order; keys are only ever added at the end.
+
+        ``resumed`` is there only when the import found the mark of an earlier one that did not finish.
+        """
+        out = {
             "read": self.read,
             "inserted": self.inserted,
             "updated": self.updated,
@@ -41,6 +46,9 @@ class ImportReport:
             "time_formats": dict(self.time_formats),
             "time_order_undecided": list(self.time_order_undecided),
         }
+        if self.resumed is not None:
+            out["resumed"] = dict(self.resumed)
+        return out
 
     @property
     def balanced(self) -> bool:
@@ -56,13 +64,40 @@ def write_report(report: ImportReport, path: Path) -> None:
 def write_quarantine(path: Path, columns: list[str], rows: list[tuple[int, dict, str, str]]) -> None:
     """Each quarantined record whole, with its row number in the source and the reason."""
     extra = sorted({k for _, record, _, _ in rows for k in record if k not in columns and not k.startswith("__")})
-    header = ["_row", "_reason", "_detail", *columns, *extra, "_extra_fields"]
-    with path.open("w", newline="", encoding="utf-8-sig") as fh:  # the BOM lets Excel read the Chinese
-        writer = csv.writer(fh)
-        writer.writerow(header)
+    writer = QuarantineWriter(columns, extra)
+    writer.open(path)
+    try:
+        writer.write(rows)
+    finally:
+        writer.close()
+
+
+class QuarantineWriter:
+    """The quarantine file, written batch by batch: opened at the first quarantined row."""
+
+    def __init__(self, columns: list[str], extra: list[str] = ()):
+        self.columns = [*columns, *extra]
+        self.path: str | None = None
+        self._fh = None
+        self._writer = None
+
+    def open(self, path: Path) -> None:
+        self._fh = Path(path).open("w", newline="", encoding="utf-8-sig")  # the BOM lets Excel read the Chinese
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(["_row", "_reason", "_detail", *self.columns, "_extra_fields"])
+        self.path = str(path)
+
+    def write(self, rows) -> None:
+        """Rows of (row number, record, reason, detail)."""
         for row, record, reason, detail in rows:
-            cells = [_cell(record.get(c)) for c in [*columns, *extra]]
-            writer.writerow([row, reason, detail, *cells, record.get("__extra__", "")])
+            cells = [_cell(record.get(c)) for c in self.columns]
+            self._writer.writerow([row, reason, detail, *cells, record.get("__extra__", "")])
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
 
 def _cell(value) -> str:
