@@ -307,20 +307,37 @@ def rss_kib(pid: int, field_name: str = "VmRSS") -> int | None:
     return None
 
 
-class RssSampler(threading.Thread):
-    """The servers' summed resident memory, sampled every ``every`` seconds while the load runs."""
+def cache_bytes(url: str) -> int | None:
+    """The bytes held by ``st.cache_data`` in the server (Streamlit's /_stcore/metrics)."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/metrics?families=cache_memory_bytes", timeout=10) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return None
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
+               if line.startswith("cache_memory_bytes{") and 'cache_type="st_cache_data"' in line)
 
-    def __init__(self, pids: list[int], every: float = 0.5):
+
+class RssSampler(threading.Thread):
+    """The servers' summed resident memory, sampled every ``every`` seconds while the load runs, and the
+    bytes of their data caches every ``cache_every`` seconds."""
+
+    def __init__(self, pids: list[int], url: str, every: float = 0.5, cache_every: float = 10):
         super().__init__(daemon=True)
-        self.pids, self.every, self.peak = pids, every, 0
+        self.pids, self.url, self.every, self.cache_every = pids, url, every, cache_every
+        self.peak, self.cache_peak = 0, 0
         self._halt = threading.Event()
 
     def total(self) -> int:
         return sum(rss_kib(p) or 0 for p in self.pids)
 
     def run(self) -> None:
+        next_cache = time.monotonic()
         while not self._halt.wait(self.every):
             self.peak = max(self.peak, self.total())
+            if time.monotonic() >= next_cache:
+                self.cache_peak = max(self.cache_peak, cache_bytes(self.url) or 0)
+                next_cache = time.monotonic() + self.cache_every
 
     def stop(self) -> None:
         self._halt.set()
@@ -472,6 +489,9 @@ def print_table(report: dict) -> None:
     if rss.get("before"):
         print(f"server RSS: before {rss['before']} MiB, peak {rss['peak']} MiB, after {rss['after']} MiB; "
               f"growth {rss['growth_percent']} % (target ≤ 10 %)", file=out)
+        cache = rss.get("cache_data") or {}
+        print(f"of which st.cache_data: before {cache.get('before')} MiB, peak {cache.get('peak')} MiB, "
+              f"after {cache.get('after')} MiB", file=out)
     if report["syncs"]:
         print(f"syncs that copied rows: {report['syncs'].get('copied')}; writer: {report['writer']}", file=out)
     for e in report["error_examples"]:
@@ -484,6 +504,10 @@ def _fmt(x):
 
 def _mib(kib: int | None) -> float | None:
     return None if not kib else round(kib / 1024, 1)
+
+
+def _mib_b(n: int | None) -> float | None:
+    return None if n is None else round(n / 2**20, 1)
 
 
 # ------------------------------------------------------------------- main ---
@@ -513,8 +537,11 @@ async def drive(ws_url: str, args, kiosk_tokens: list[str], staff: list[tuple[st
     return time.monotonic() - started
 
 
+_STARTED = time.monotonic()
+
+
 def note(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+    print(f"[{time.monotonic() - _STARTED:6.0f} s] {text}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -590,12 +617,12 @@ def main(argv: list[str] | None = None) -> int:
         with server as (url, pid):
             pids = [pid] if pid else [int(p) for p in (args.pid or "").split(",") if p.strip()]
             ws_url = url.replace("http", "ws", 1).rstrip("/") + "/_stcore/stream"
-            sampler = RssSampler(pids)
+            sampler = RssSampler(pids, url)
             writer = Writer(engine, timezone, args.write_every, args.arrivals, args.closures) if args.write_every else None
             marks: dict[str, int] = {}
 
             def on_warm():
-                marks["before"] = sampler.total()
+                marks["before"], marks["cache_before"] = sampler.total(), cache_bytes(url)
                 sampler.start()
                 if writer is not None:
                     writer.start()
@@ -606,10 +633,13 @@ def main(argv: list[str] | None = None) -> int:
             sampler.stop()
             time.sleep(args.settle)
             after, before = sampler.total(), marks.get("before")
+            cache = {"before": _mib_b(marks.get("cache_before")), "peak": _mib_b(sampler.cache_peak),
+                     "after": _mib_b(cache_bytes(url))}
             rss = {"before": _mib(before), "peak": _mib(max(sampler.peak, before or 0)), "after": _mib(after),
                    "growth_percent": round(100 * (after - before) / before, 1) if before else None,
                    "peak_growth_percent": round(100 * (sampler.peak - before) / before, 1) if before else None,
-                   "high_water_mark": _mib(sum(rss_kib(p, "VmHWM") or 0 for p in pids)), "pids": pids}
+                   "high_water_mark": _mib(sum(rss_kib(p, "VmHWM") or 0 for p in pids)), "pids": pids,
+                   "cache_data": cache}
     finally:
         for token in kiosk_tokens:
             auth.revoke_kiosk_token(engine, token, actor="bench")
