@@ -27,8 +27,11 @@ writer here adds appeals received now and closes open ones (``churn.live_changes
 Reported (one JSON line, then a table): page runs, errors (an uncaught exception, an ``st.error``, a page
 not found, a run that never finished, a refused or lost WebSocket; target 0) with their first messages,
 p50/p95/max of the page runs by kind, the syncs that copied rows, and the server's resident memory from
-``/proc/<pid>/status`` before (after one warm-up pass over every page), at its peak during the load, and
-after (the sessions closed; target growth ≤ 10 %).
+``/proc/<pid>/status``: after one pass over every page (a server that has served each page once), before
+the load (after ``--warm-up`` seconds of the same load and ``--settle`` seconds of rest), at its peak
+during the load, and after it (the sessions closed, ``--settle`` seconds of rest, so that Streamlit has
+forgotten the closed tabs); target: after ≤ before + 10 %. The bytes of ``st.cache_data`` come from
+Streamlit's ``/_stcore/metrics``.
 
 Started here, the server listens on 127.0.0.1 only, on a demo city seeded once under ``--data``
 (default bench/out/load/) and copied into its analytics store first. ``--url`` must be a loopback address.
@@ -111,8 +114,10 @@ class Results:
     runs: list[Run] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # errors outside a page run (connection refused, lost)
     sessions_opened: int = 0
+    warm: bool = False  # runs added now belong to the warm-up
 
     def add(self, run: Run) -> None:
+        run.warm_up = run.warm_up or self.warm
         self.runs.append(run)
 
 
@@ -326,15 +331,20 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pids, self.url, self.every, self.cache_every = pids, url, every, cache_every
         self.peak, self.cache_peak = 0, 0
+        self.timeline: list[tuple[int, float]] = []  # (seconds into the load, RSS MiB) every 30 s
         self._halt = threading.Event()
 
     def total(self) -> int:
         return sum(rss_kib(p) or 0 for p in self.pids)
 
     def run(self) -> None:
-        next_cache = time.monotonic()
+        started = next_cache = next_point = time.monotonic()
         while not self._halt.wait(self.every):
-            self.peak = max(self.peak, self.total())
+            total = self.total()
+            self.peak = max(self.peak, total)
+            if time.monotonic() >= next_point:
+                self.timeline.append((round(time.monotonic() - started), _mib(total)))
+                next_point += 30
             if time.monotonic() >= next_cache:
                 self.cache_peak = max(self.cache_peak, cache_bytes(self.url) or 0)
                 next_cache = time.monotonic() + self.cache_every
@@ -487,6 +497,7 @@ def print_table(report: dict) -> None:
               file=out)
     rss = report["rss_mib"]
     if rss.get("before"):
+        print(f"server RSS after one pass over the pages: {rss.get('after_one_pass')} MiB", file=out)
         print(f"server RSS: before {rss['before']} MiB, peak {rss['peak']} MiB, after {rss['after']} MiB; "
               f"growth {rss['growth_percent']} % (target ≤ 10 %)", file=out)
         cache = rss.get("cache_data") or {}
@@ -513,13 +524,25 @@ def _mib_b(n: int | None) -> float | None:
 # ------------------------------------------------------------------- main ---
 
 async def drive(ws_url: str, args, kiosk_tokens: list[str], staff: list[tuple[str, str | None]],
-                results: Results, on_warm) -> float:
+                results: Results, mark) -> float:
     note("warm-up: one pass over every page")
+    results.warm = True
     await warm_up(ws_url, kiosk_tokens, staff, results)
-    on_warm()
+    mark("first_pass")
+    if args.warm_up:
+        note(f"warm-up: {args.sessions} sessions for {args.warm_up:g} s, then {args.settle:g} s of rest")
+        await load_phase(ws_url, args, kiosk_tokens, staff, results, args.warm_up)
+        await asyncio.sleep(args.settle)
+    results.warm = False
+    mark("before")
     note(f"load: {args.sessions} sessions for {args.duration:g} s")
+    return await load_phase(ws_url, args, kiosk_tokens, staff, results, args.duration)
+
+
+async def load_phase(ws_url: str, args, kiosk_tokens: list[str], staff: list[tuple[str, str | None]],
+                     results: Results, duration: float) -> float:
     started = time.monotonic()
-    stop_at = started + args.duration
+    stop_at = started + duration
     tasks = []
     for i in range(args.kiosks):
         tasks.append(kiosk_screen(ws_url, kiosk_tokens[i % len(kiosk_tokens)], stop_at, results,
@@ -568,7 +591,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running deployment on this machine instead of a server started here")
     parser.add_argument("--db", help="with --url: the SQLAlchemy URL of its system of record (or APPEALS_DB_URL)")
     parser.add_argument("--pid", help="with --url: the server process id(s), comma-separated, for the memory figures")
-    parser.add_argument("--settle", type=float, default=5, help="seconds after the load before 'after' is read")
+    parser.add_argument("--warm-up", type=float, default=60,
+                        help="seconds of the same load before 'before' is read (0: one pass over the pages only)")
+    parser.add_argument("--settle", type=float, default=150,
+                        help="seconds of rest after the warm-up and after the load before the memory is read "
+                             "(Streamlit forgets a closed tab after server.disconnectedSessionTTL, 120 s)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json-only", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
@@ -621,13 +648,14 @@ def main(argv: list[str] | None = None) -> int:
             writer = Writer(engine, timezone, args.write_every, args.arrivals, args.closures) if args.write_every else None
             marks: dict[str, int] = {}
 
-            def on_warm():
-                marks["before"], marks["cache_before"] = sampler.total(), cache_bytes(url)
-                sampler.start()
-                if writer is not None:
-                    writer.start()
+            def mark(stage: str) -> None:
+                marks[stage], marks[f"cache_{stage}"] = sampler.total(), cache_bytes(url)
+                if stage == "first_pass" and writer is not None:
+                    writer.start()  # syncs with rows to copy from the warm-up load on
+                if stage == "before":
+                    sampler.start()
 
-            elapsed = asyncio.run(drive(ws_url, args, kiosk_tokens, staff, results, on_warm))
+            elapsed = asyncio.run(drive(ws_url, args, kiosk_tokens, staff, results, mark))
             if writer is not None:
                 writer.stop()
             sampler.stop()
@@ -635,11 +663,14 @@ def main(argv: list[str] | None = None) -> int:
             after, before = sampler.total(), marks.get("before")
             cache = {"before": _mib_b(marks.get("cache_before")), "peak": _mib_b(sampler.cache_peak),
                      "after": _mib_b(cache_bytes(url))}
-            rss = {"before": _mib(before), "peak": _mib(max(sampler.peak, before or 0)), "after": _mib(after),
+            first = marks.get("first_pass")
+            rss = {"after_one_pass": _mib(first),
+                   "growth_from_one_pass_percent": round(100 * (after - first) / first, 1) if first else None,
+                   "before": _mib(before), "peak": _mib(max(sampler.peak, before or 0)), "after": _mib(after),
                    "growth_percent": round(100 * (after - before) / before, 1) if before else None,
                    "peak_growth_percent": round(100 * (sampler.peak - before) / before, 1) if before else None,
                    "high_water_mark": _mib(sum(rss_kib(p, "VmHWM") or 0 for p in pids)), "pids": pids,
-                   "cache_data": cache}
+                   "cache_data": cache, "timeline": sampler.timeline}
     finally:
         for token in kiosk_tokens:
             auth.revoke_kiosk_token(engine, token, actor="bench")

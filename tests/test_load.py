@@ -143,7 +143,8 @@ def test_a_short_load_reports_runs_errors_times_and_memory(server, capsys, monke
     monkeypatch.setenv("APPEALS_COOKIE_SECRET", server["env"]["APPEALS_COOKIE_SECRET"])  # the deployment's
     code = load.main(["--url", server["url"], "--db", server["env"]["APPEALS_DB_URL"], "--pid", str(server["pid"]),
                       "--sessions", "3", "--kiosks", "1", "--duration", "8", "--ramp", "1", "--think", "0.5",
-                      "--write-every", "2", "--arrivals", "3", "--closures", "3", "--settle", "0", "--json-only"])
+                      "--write-every", "2", "--arrivals", "3", "--closures", "3", "--warm-up", "0", "--settle", "0",
+                      "--json-only"])
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["errors"] == 0, report["error_examples"]
     assert report["runs"] >= 4 and report["sessions_opened"] >= 3
