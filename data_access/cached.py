@@ -169,7 +169,7 @@ def _drop_dead_entries(store: _Store, generation: tuple) -> None:
     last sync (``as_of``). Once either has moved, no page asks for the old keys again; left to the TTL
     they would hold up to ``TTL_SECONDS`` / ``APPEALS_SYNC_INTERVAL_SECONDS`` generations of every result
     (sixty with the defaults). A run still drawing the old generation may put a few back; the TTL and
-    ``max_entries`` bound those.
+    ``max_entries`` bound those. The pages they freed go back to the system (``_return_free_memory``).
     """
     if store.generation == generation:
         return
@@ -181,6 +181,17 @@ def _drop_dead_entries(store: _Store, generation: tuple) -> None:
     for fn, judged_at_a_time in _keyed_caches():
         if new_version or judged_at_a_time:
             fn.clear()
+    _return_free_memory()
+
+
+def _return_free_memory() -> None:
+    """Hand the pages freed by the dropped results back to the system (glibc keeps them otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _keyed_caches() -> list[tuple]:
