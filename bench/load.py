@@ -302,6 +302,18 @@ async def warm_up(ws_url: str, kiosk_tokens: list[str], staff: list[tuple[str, s
 
 # ----------------------------------------------------------------- memory ---
 
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User and system CPU time of the server processes so far (/proc/<pid>/stat)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total if pids else None
+
+
 def rss_kib(pid: int, field_name: str = "VmRSS") -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -503,6 +515,10 @@ def print_table(report: dict) -> None:
         cache = rss.get("cache_data") or {}
         print(f"of which st.cache_data: before {cache.get('before')} MiB, peak {cache.get('peak')} MiB, "
               f"after {cache.get('after')} MiB", file=out)
+    if report.get("server_cpu"):
+        cpu = report["server_cpu"]
+        print(f"server CPU: {cpu['seconds']} s ({cpu['cores_busy']} cores busy on average), "
+              f"{cpu['per_run']} s per page run", file=out)
     if report["syncs"]:
         print(f"syncs that copied rows: {report['syncs'].get('copied')}; writer: {report['writer']}", file=out)
     for e in report["error_examples"]:
@@ -653,9 +669,11 @@ def main(argv: list[str] | None = None) -> int:
                 if stage == "first_pass" and writer is not None:
                     writer.start()  # syncs with rows to copy from the warm-up load on
                 if stage == "before":
+                    marks["cpu_before"] = cpu_seconds(pids)
                     sampler.start()
 
             elapsed = asyncio.run(drive(ws_url, args, kiosk_tokens, staff, results, mark))
+            cpu_after = cpu_seconds(pids)
             if writer is not None:
                 writer.stop()
             sampler.stop()
@@ -684,6 +702,10 @@ def main(argv: list[str] | None = None) -> int:
     engine.dispose()
     written = {**(writer.written if writer else {}), "errors": writer.errors[:5] if writer else []}
     report = summary(results, args, rss, syncs, written, elapsed)
+    if marks.get("cpu_before") is not None and cpu_after is not None:
+        used = cpu_after - marks["cpu_before"]
+        report["server_cpu"] = {"seconds": round(used, 1), "per_run": round(used / max(1, report["runs"]), 3),
+                                "cores_busy": round(used / elapsed, 2)}
     print(json.dumps(report, ensure_ascii=False), flush=True)
     if not args.json_only:
         print_table(report)

@@ -152,4 +152,5 @@ def test_a_short_load_reports_runs_errors_times_and_memory(server, capsys, monke
     assert report["all"]["p50"] > 0 and report["all"]["p95"] >= report["all"]["p50"]
     assert report["rss_mib"]["before"] > 50 and report["rss_mib"]["peak"] >= report["rss_mib"]["before"]
     assert report["writer"]["arrived"] >= 3 and report["writer"]["errors"] == []
+    assert report["server_cpu"]["seconds"] > 0 and report["server_cpu"]["per_run"] > 0
     assert code == (0 if report["rss_mib"]["growth_percent"] <= 10 else 1)
