@@ -25,7 +25,7 @@ sync: venv
 	$(PY) -m data_access sync
 
 run: demo sync
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS)
+	$(PY) -m streamlit run serve.py --server.port $(PORT) --server.address $(ADDRESS)
 
 test: venv
 	$(PY) -m pytest

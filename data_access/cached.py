@@ -4,7 +4,10 @@
   analytics store (one DuckDB connection per process, with its sync lock).
 * ``st.cache_data`` (always with a ``ttl``) holds query results. Every entry
   is keyed by the store's data version, which each sync that copies rows
-  increments, so new rows show at the next refresh and never later.
+  increments, so new rows show at the next refresh and never later. Most are
+  keyed by the as-of time (the last sync) too. When a page run sees a new
+  version or sync time, the entries of the old one are dropped at once: no
+  page asks for them again (``_drop_dead_entries``).
 
 Pages call the functions below; they never touch SQL or connections.
 """
@@ -91,6 +94,8 @@ class _Store:
         self.lock = threading.Lock()
         self.last_attempt = 0.0  # time.monotonic() of the last sync attempt
         self.last_error: str | None = None
+        self.generation: tuple | None = None  # (version, last sync) of the cached results
+        self.generation_lock = threading.Lock()
 
 
 @st.cache_resource(show_spinner=False)
@@ -150,12 +155,64 @@ def refresh(*, force: bool = False) -> Freshness:
         if store.lock.acquire(timeout=FIRST_COPY_WAIT_SECONDS):
             store.lock.release()
     status = sync.status(store.con)
+    _drop_dead_entries(store, (status.version, status.last_success_at))
     now = local_now(cfg.timezone)
     stale = (status.last_success_at is None
              or (now - status.last_success_at).total_seconds() > cfg.stale_after_seconds
              or store.last_error is not None)
     return Freshness(version=status.version, store=store.path, synced_at=status.last_success_at, stale=stale,
                      error=store.last_error, appeals=status.appeals, source=redact_url(cfg.db_url))
+
+
+def _drop_dead_entries(store: _Store, generation: tuple) -> None:
+    """Drop the cached results of an older data version, and those judged at an older sync time.
+
+    Every cached query is keyed by the version (``Token``) and most by the as-of time, the start of the
+    last sync (``as_of``). Once either has moved, no page asks for the old keys again; left to the TTL
+    they would hold up to ``TTL_SECONDS`` / ``APPEALS_SYNC_INTERVAL_SECONDS`` generations of every result
+    (sixty with the defaults). A run still drawing the old generation may put a few back; the TTL and
+    ``max_entries`` bound those. The pages they freed go back to the system (``_return_free_memory``).
+    """
+    if store.generation == generation:
+        return
+    with store.generation_lock:
+        old, store.generation = store.generation, generation
+    if old is None or old == generation:
+        return  # this process's first look at the store: nothing of an older generation is cached here
+    new_version = old[0] != generation[0]
+    for fn, judged_at_a_time in _keyed_caches():
+        if new_version or judged_at_a_time:
+            fn.clear()
+    _return_free_memory()
+
+
+def _return_free_memory() -> None:
+    """Hand the pages freed by the dropped results back to the system (glibc keeps them otherwise)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _keyed_caches() -> list[tuple]:
+    """The cached functions keyed by a ``Token``, each with whether it is also keyed by an as-of time."""
+    found, seen = [], set()
+    for value in list(globals().values()):
+        fn = value
+        while fn is not None and not hasattr(fn, "clear"):
+            fn = getattr(fn, "__wrapped__", None)
+        if fn is None or id(fn) in seen or not callable(fn):
+            continue
+        try:
+            params = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            continue
+        if params[:1] == ["key"]:
+            seen.add(id(fn))
+            found.append((fn, "as_of" in params))
+    return found
 
 
 def _escalate(cfg: Settings) -> None:

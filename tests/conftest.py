@@ -17,6 +17,7 @@ from data_access import analytics, schema, sync  # noqa: E402
 from data_access.clock import local_now  # noqa: E402
 from data_access.store import bulk_insert, create_schema, make_engine  # noqa: E402
 
+pytest_plugins = ["tests.attack_report"]  # the attack suite's table (pytest -m attack)
 ARTIFACTS = ROOT / "tests" / "artifacts"
 # the zone of the fixture cities (and of the demo): every "now" in a test is the city's
 CITY_TZ = "Asia/Shanghai"

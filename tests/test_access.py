@@ -10,6 +10,8 @@ from data_access.queries import UnknownRegion
 from data_access.scope import Scope
 from tests.conftest import insert_appeals, synced_store, ts
 
+pytestmark = pytest.mark.attack("jurisdiction")
+
 STREET = Grant("101001", personal_data=True, supervise_levels=("street",))  # 东街道 of 东区
 DISTRICT = Grant("101", personal_data=True, supervise_levels=("street", "district"))
 WHOLE = Grant(None, personal_data=True, supervise_levels=("street", "district", "city"))
@@ -108,6 +110,7 @@ def test_contains_follows_the_hierarchy_not_the_code(store):
     assert not access.contains(store, "10", "101001")  # a prefix is not a parent
 
 
+@pytest.mark.attack("exports")
 def test_a_deferred_download_runs_as_the_person_who_saw_the_button(monkeypatch):
     """Streamlit runs a download's callable in a server thread with no session:
     the file must still be bounded by (and audited as) the person who saw the button."""

@@ -522,6 +522,7 @@ except (supervision.SupervisionError, NoAccess) as exc:
 """
 
 
+@pytest.mark.attack("jurisdiction")
 @pytest.mark.parametrize("account, level, words", [
     (TIEDONG, "city", "本账号不能发起市级督办：督办只能在本级及以下发起，本账号可发起街道级、区级督办"),
     (LIANHUA, "district", "本账号不能发起区级督办：督办只能在本级及以下发起，本账号可发起街道级督办"),

@@ -271,6 +271,7 @@ def test_city_without_region_is_the_whole_territory(db):
     assert login(db, "mayor").region_code is None
 
 
+@pytest.mark.attack("cookie")
 def test_wrong_password_and_unknown_user_get_the_same_message(any_db):
     add(any_db)
     with pytest.raises(auth.AuthError) as wrong:
@@ -280,6 +281,7 @@ def test_wrong_password_and_unknown_user_get_the_same_message(any_db):
     assert str(wrong.value) == str(unknown.value) == "用户名或密码错误"
 
 
+@pytest.mark.attack("cookie")
 def test_name_must_match_exactly(any_db):
     add(any_db)
     for typed in ("Alice", "alice ", " alice"):
@@ -287,6 +289,7 @@ def test_name_must_match_exactly(any_db):
             login(any_db, name=typed)
 
 
+@pytest.mark.attack("cookie")
 def test_unknown_user_still_runs_argon2(db, monkeypatch):
     calls = []
     real = auth.verify_password
@@ -296,6 +299,7 @@ def test_unknown_user_still_runs_argon2(db, monkeypatch):
     assert len(calls) == 1 and calls[0].startswith("$argon2id$")
 
 
+@pytest.mark.attack("cookie")
 def test_disabled_account_is_refused_with_the_generic_message(db):
     add(db)
     auth.disable_user(db, "alice", now=T0)
@@ -304,6 +308,7 @@ def test_disabled_account_is_refused_with_the_generic_message(db):
     assert json.loads(audits(db, "signin_failed")[-1].detail)["reason"] == "disabled"
 
 
+@pytest.mark.attack("cookie")
 def test_account_without_password_cannot_sign_in_with_one(db):
     add(db, password=None)
     assert user_row(db, "alice").password_hash is None
@@ -317,6 +322,7 @@ def _fail(engine, times, *, name="alice", ip="10.0.0.1", now=T0, settings=SETTIN
             login(engine, name=name, password="wrong-password-1", now=now, ip=ip, settings=settings)
 
 
+@pytest.mark.attack("cookie")
 def test_five_failures_throttle_that_client_for_that_name(any_db):
     add(any_db)
     _fail(any_db, 5)  # the fifth failure reads like the others
@@ -327,6 +333,7 @@ def test_five_failures_throttle_that_client_for_that_name(any_db):
     assert (row.failed_logins, row.locked_until) == (0, None)  # the account itself is never locked
 
 
+@pytest.mark.attack("cookie")
 def test_an_unknown_name_is_throttled_exactly_like_a_known_one(db):
     """Nothing tells whether an account exists: the same messages at every attempt, in the same order."""
     add(db)
@@ -360,6 +367,7 @@ def test_the_time_is_rounded_up_to_the_minute(db):
         login(db, now=start, ip="10.0.0.1")
 
 
+@pytest.mark.attack("cookie")
 def test_a_success_clears_that_clients_failures(db):
     add(db)
     _fail(db, 4)
@@ -368,6 +376,7 @@ def test_a_success_clears_that_clients_failures(db):
     assert login(db, ip="10.0.0.1").name == "alice"
 
 
+@pytest.mark.attack("cookie")
 def test_one_client_trying_many_names_is_throttled_for_all(db):
     add(db)
     spray = dataclasses.replace(SETTINGS, login_max_failures_per_client=8)
@@ -408,6 +417,7 @@ def test_a_database_without_the_table_gets_it_on_first_use(tmp_path):
     engine.dispose()
 
 
+@pytest.mark.attack("cookie")
 def test_reset_password_lifts_the_throttle(db):
     add(db)
     _fail(db, 5)
@@ -435,6 +445,7 @@ def test_session_resumes_with_the_principal(any_db):
     assert p.session_id == session_rows(any_db)[0].id
 
 
+@pytest.mark.attack("cookie")
 def test_the_session_table_holds_no_token(db):
     add(db)
     token = start(db)
@@ -443,16 +454,19 @@ def test_the_session_table_holds_no_token(db):
     assert len(row.id) == 64 and row.expires_at == T0 + dt.timedelta(hours=12)
 
 
+@pytest.mark.attack("cookie")
 def test_tokens_are_random(db):
     add(db)
     assert start(db) != start(db)
 
 
+@pytest.mark.attack("cookie")
 @pytest.mark.parametrize("token", ["", "nope", "x" * 5000, None])
 def test_unknown_tokens_do_not_resume(db, token):
     assert resume(db, token, T0) is None
 
 
+@pytest.mark.attack("cookie")
 def test_idle_expiry_just_under_and_just_over(any_db):
     add(any_db)
     token = start(any_db)
@@ -466,6 +480,7 @@ def test_idle_expiry_just_under_and_just_over(any_db):
     assert resume(any_db, token, T0 + dt.timedelta(seconds=1799 + 1800 + 1802)) is None
 
 
+@pytest.mark.attack("cookie")
 def test_idle_just_over_from_the_start(db):
     add(db)
     token = start(db)
@@ -473,6 +488,7 @@ def test_idle_just_over_from_the_start(db):
     assert session_rows(db)[0].ended_reason == "idle"
 
 
+@pytest.mark.attack("cookie")
 def test_absolute_expiry_despite_activity(any_db):
     add(any_db)
     token = start(any_db)
@@ -494,6 +510,7 @@ def test_last_seen_is_written_at_most_once_a_minute(db):
     assert session_rows(db)[0].last_seen_at == T0 + dt.timedelta(seconds=90)
 
 
+@pytest.mark.attack("cookie")
 def test_end_session_signs_out(any_db):
     add(any_db)
     token = start(any_db)
@@ -508,6 +525,7 @@ def test_end_session_of_an_unknown_token_is_harmless(db):
     assert audits(db, "signout") == []
 
 
+@pytest.mark.attack("cookie")
 def test_disabling_ends_sessions_and_they_stop_resuming(any_db):
     add(any_db)
     token = start(any_db)
@@ -516,6 +534,7 @@ def test_disabling_ends_sessions_and_they_stop_resuming(any_db):
     assert resume(any_db, token, T0 + dt.timedelta(minutes=2)) is None
 
 
+@pytest.mark.attack("cookie")
 def test_session_of_a_user_disabled_behind_its_back_stops(db):
     from sqlalchemy import update
 
@@ -527,6 +546,7 @@ def test_session_of_a_user_disabled_behind_its_back_stops(db):
     assert session_rows(db)[0].ended_reason == "disabled"
 
 
+@pytest.mark.attack("cookie")
 def test_reset_password_ends_sessions(any_db):
     add(any_db)
     token = start(any_db)
@@ -535,6 +555,7 @@ def test_reset_password_ends_sessions(any_db):
     assert session_rows(any_db)[0].ended_reason == "password_reset"
 
 
+@pytest.mark.attack("cookie")
 def test_resume_takes_the_current_role_and_region(db):
     from sqlalchemy import update
 
@@ -546,6 +567,7 @@ def test_resume_takes_the_current_role_and_region(db):
     assert (p.role, p.region_code) == ("district", "101")
 
 
+@pytest.mark.attack("kiosk")
 def test_kiosk_principal_cannot_start_a_session(db):
     with pytest.raises(auth.AuthError):
         auth.start_session(db, auth.Principal(name="kiosk:1", role="kiosk", region_code="101"), now=T0,
@@ -577,11 +599,13 @@ def test_cookie_round_trip():
     assert auth.unsign_cookie(signed, SECRET) == "tok_EN-123"
 
 
+@pytest.mark.attack("cookie")
 def test_cookie_with_a_tampered_token():
     signed = auth.sign_cookie("tok_EN-123", SECRET)
     assert auth.unsign_cookie("tok_EN-124" + signed[len("tok_EN-123"):], SECRET) is None
 
 
+@pytest.mark.attack("cookie")
 def test_cookie_with_a_tampered_signature():
     signed = auth.sign_cookie("tok_EN-123", SECRET)
     flipped = signed[:-1] + ("0" if signed[-1] != "0" else "1")
@@ -589,15 +613,18 @@ def test_cookie_with_a_tampered_signature():
     assert auth.unsign_cookie(signed[:-1], SECRET) is None
 
 
+@pytest.mark.attack("cookie")
 def test_cookie_under_another_secret():
     assert auth.unsign_cookie(auth.sign_cookie("tok", SECRET), "another-secret") is None
 
 
+@pytest.mark.attack("cookie")
 @pytest.mark.parametrize("value", ["", ".", "tok", "tok.", ".abc", "a.b.c", "令牌.签名", "x" * 10_000, None, 42])
 def test_cookie_garbage(value):
     assert auth.unsign_cookie(value, SECRET) is None
 
 
+@pytest.mark.attack("cookie")
 def test_cookie_with_an_empty_secret_is_refused():
     with pytest.raises(ValueError):
         auth.sign_cookie("tok", "")
@@ -610,6 +637,7 @@ def test_cookie_secret_from_settings(tmp_path):
     assert not (tmp_path / ".cookie_secret").exists()
 
 
+@pytest.mark.attack("cookie")
 def test_cookie_secret_made_once_private_and_reused(tmp_path):
     cfg = Settings(analytics_path=tmp_path / "store" / "a.duckdb")
     first = auth.cookie_secret(cfg)
@@ -632,6 +660,7 @@ def test_repr_of_settings_hides_the_cookie_secret():
 
 # ---------------------------------------------------------- kiosk tokens ---
 
+@pytest.mark.attack("kiosk")
 def test_kiosk_token_gives_a_read_only_principal(any_db):
     token = auth.create_kiosk_token(any_db, "101", label="东区服务大厅", now=T0)
     p = auth.kiosk_principal(any_db, token, now=T0)
@@ -639,6 +668,7 @@ def test_kiosk_token_gives_a_read_only_principal(any_db):
     assert p.name.startswith("kiosk:") and len(p.name) == len("kiosk:") + 8
 
 
+@pytest.mark.attack("kiosk")
 def test_kiosk_token_is_not_stored_in_clear(db):
     token = auth.create_kiosk_token(db, "101", label="大厅", now=T0)
     with db.connect() as conn:
@@ -648,17 +678,20 @@ def test_kiosk_token_is_not_stored_in_clear(db):
     assert not any(token in str(value) for row in rows + logged for value in row)
 
 
+@pytest.mark.attack("kiosk")
 def test_kiosk_token_for_an_unknown_region_is_refused(db):
     with pytest.raises(auth.AuthError, match="不存在"):
         auth.create_kiosk_token(db, "999", now=T0)
 
 
+@pytest.mark.attack("kiosk")
 def test_revoked_kiosk_token_gives_nothing(any_db):
     token = auth.create_kiosk_token(any_db, "101", now=T0)
     auth.revoke_kiosk_token(any_db, token, now=T0 + dt.timedelta(hours=1))
     assert auth.kiosk_principal(any_db, token, now=T0 + dt.timedelta(hours=1)) is None
 
 
+@pytest.mark.attack("kiosk")
 def test_revoke_by_id(db):
     token = auth.create_kiosk_token(db, "101", now=T0)
     with db.connect() as conn:
@@ -667,11 +700,13 @@ def test_revoke_by_id(db):
     assert auth.kiosk_principal(db, token, now=T0) is None
 
 
+@pytest.mark.attack("kiosk")
 def test_revoke_unknown_token(db):
     with pytest.raises(auth.AuthError):
         auth.revoke_kiosk_token(db, "no-such-token", now=T0)
 
 
+@pytest.mark.attack("kiosk")
 @pytest.mark.parametrize("token", ["", "wrong", None, "x" * 1000])
 def test_unknown_kiosk_tokens(db, token):
     auth.create_kiosk_token(db, "101", now=T0)

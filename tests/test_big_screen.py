@@ -157,6 +157,7 @@ def test_a_district_big_screen_and_bad_parameters(app):
     assert not at.exception and not at.error
 
 
+@pytest.mark.attack("faults")
 @pytest.mark.parametrize("db_url, message", [
     ("postgresql+psycopg://someone:pw@127.0.0.1:1/nowhere", "无法连接诉求数据库"),
     ("sqlite:///{tmp}/no-tables.db", "no table"),
@@ -173,6 +174,7 @@ def test_unusable_database_shows_a_clear_message(monkeypatch, tmp_path, db_url, 
     assert "pw@" not in errors
 
 
+@pytest.mark.attack("faults")
 def test_empty_database_shows_an_empty_state(monkeypatch, tmp_path, sor):
     monkeypatch.setenv("APPEALS_DB_URL", str(sor.url))
     monkeypatch.setenv("APPEALS_ANALYTICS_PATH", str(tmp_path / "analytics.duckdb"))
@@ -182,6 +184,7 @@ def test_empty_database_shows_an_empty_state(monkeypatch, tmp_path, sor):
     assert any("暂无数据" in i.value for i in at.info)
 
 
+@pytest.mark.attack("faults")
 def test_a_lost_source_keeps_the_last_data_with_a_warning(monkeypatch, tmp_path):
     env = demo.build(tmp_path, appeals=3000, months=2)
     for name, value in env.items():
@@ -288,6 +291,7 @@ def test_the_staff_big_screen_of_every_level(app, demo_env, level):
     assert _tiles(at)["超期 · 全部在办"] not in ("", "—")
 
 
+@pytest.mark.attack("kiosk")
 def test_a_kiosk_gets_the_big_screen_and_a_refusal_on_every_other_page(demo_env, monkeypatch):
     from data_access import auth
     from data_access.store import make_engine

@@ -12,7 +12,7 @@ from data_access import auth
 from data_access.store import make_engine
 from tests import browser, demo
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.attack("kiosk")]
 
 
 @pytest.fixture(scope="module")

@@ -311,6 +311,7 @@ def test_figure_url_reproduces_the_figure(page, city):
         ui_cases.figure_url("received", view, as_of, colour="red")
 
 
+@pytest.mark.attack("injection")
 def test_url_values_are_escaped(page):
     at = page("cases", figure="received", category="<img src=x onerror=alert(1)>")
     text = _html(at)

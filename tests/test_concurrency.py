@@ -11,9 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
+
 from data_access import analytics, queries, sync
 from data_access.scope import Period, Scope
 from tests.conftest import insert_appeals, insert_regions, ts
+
+pytestmark = pytest.mark.attack("faults")
 
 T0 = ts("2026-11-20 10:00:00")
 THREADS = 20
@@ -25,7 +29,7 @@ def _appeals(n: int, start: int) -> list[dict]:
             for i in range(start, start + n)]
 
 
-def test_twenty_sessions_read_while_the_sync_writes(sor, tmp_path):
+def test_twenty_sessions_read_while_the_sync_writes(sor, tmp_path, attack_tries):
     insert_regions(sor, updated_at=T0)
     insert_appeals(sor, _appeals(200, 0), updated_at=T0)
     con = analytics.open_store(tmp_path / "analytics.duckdb")
@@ -59,4 +63,5 @@ def test_twenty_sessions_read_while_the_sync_writes(sor, tmp_path):
             t.join(timeout=60)
     assert errors == [], f"{len(errors)} of {sum(runs) + len(errors)} page runs failed, e.g. {errors[:3]}"
     assert min(runs) > 0
+    attack_tries("faults", sum(runs))  # page reads during the syncs
     assert sync.status(con).appeals == 200 + 20 * SYNCS

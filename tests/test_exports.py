@@ -16,6 +16,8 @@ from tests.conftest import insert_appeals, synced_store
 from tests.test_indicators import APPEALS, T
 from ui import alerts as ui_alerts
 
+pytestmark = pytest.mark.attack("exports")
+
 SUPERVISION_HEADERS = ["序号", "预警", "工单号", "诉求类别", "诉求小类", "所在街道", "承办单位", "受理时间", "办理时限",
                        "剩余/超期", "已督办", "督办意见", "要求答复时间"]
 

@@ -13,6 +13,8 @@ from data_access import analytics
 from data_access.store import create_schema, make_engine
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.attack("deployment")
+
 
 def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)

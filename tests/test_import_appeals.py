@@ -223,6 +223,7 @@ def test_reimporting_changes_nothing_and_a_correction_updates_one_row(world):
         assert conn.execute(select(a.c.status).where(a.c.appeal_id == "A3")).scalar_one() == "closed"
 
 
+@pytest.mark.attack("imports")
 @pytest.mark.parametrize("mapping_text, message", [
     ("[source]\nformat = 'pdf'\n[columns]\nappeal_id='a'\ncreated_at='b'\n", "format"),
     ("[columns]\nappeal_id='a'\n", "created_at"),
@@ -242,6 +243,7 @@ def test_a_bad_mapping_is_refused_by_name(tmp_path, capsys, mapping_text, messag
     assert message in err and "m.toml" in err
 
 
+@pytest.mark.attack("imports")
 def test_a_mapping_naming_a_missing_column_is_refused(tmp_path, capsys):
     mapping = tmp_path / "m.toml"
     mapping.write_text("[columns]\nappeal_id='id'\ncreated_at='when'\n", encoding="utf-8")

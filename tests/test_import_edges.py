@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from data_access import cli, schema
 
+pytestmark = pytest.mark.attack("imports")
+
 MAPPING = """
 [columns]
 appeal_id = "id"

@@ -10,6 +10,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,8 @@ from data_access.importers.appeals import import_table
 from data_access.importers.mapping import parse_mapping
 from data_access.importers.readers import MALFORMED, TOO_LONG, RawTable
 from data_access.store import create_schema, make_engine
+
+pytestmark = pytest.mark.attack("imports")
 
 COLUMNS = ["id", "created", "deadline", "closed", "status", "type", "source", "x", "y", "addr", "sat"]
 MAPPING = parse_mapping({

@@ -100,6 +100,7 @@ def test_geojson_without_crs_member_declares_none_and_with_one_declares_it(tmp_p
     assert read_layer(wgs)[1] in ("EPSG:4326", "OGC:CRS84")
 
 
+@pytest.mark.attack("imports")
 def test_reader_refuses_what_it_cannot_read(tmp_path):
     with pytest.raises(BoundaryFileError, match="no such file"):
         read_layer(tmp_path / "absent.geojson")
@@ -192,6 +193,7 @@ def test_epsg3857_declared_by_the_file_converts_and_a_csv_without_crs_is_refused
     assert stored(sor)["m1"]["updated_at"] == T1
 
 
+@pytest.mark.attack("imports")
 def test_a_declared_crs_that_does_not_fit_the_coordinates_is_refused(sor, tmp_path):
     path = write_geojson(tmp_path / "wrong.geojson", [({"code": "1", "name": "a"}, square(442000, 4650000, 100))],
                          crs="urn:ogc:def:crs:OGC:1.3:CRS84")
@@ -443,6 +445,7 @@ def test_a_corrected_file_updates_the_changed_rows_only(sor, tmp_path):
     assert db["c"]["centroid_lon"] == pytest.approx(123.46)
 
 
+@pytest.mark.attack("imports")
 def test_nothing_is_written_when_the_import_is_refused_midway(sor, tmp_path):
     # valid rows first, a bad geometry last: the whole file is refused
     path = write_geojson(tmp_path / "mixed.geojson", [({"code": "1", "name": "a"}, SQ_A),
@@ -464,6 +467,7 @@ def test_report_as_dict(sor, tmp_path):
 # ------------------------------------------------------------------ a CRS that contradicts the coordinates
 
 
+@pytest.mark.attack("imports")
 def test_degrees_declared_as_epsg3857_are_refused_and_the_good_outlines_kept(sor, tmp_path):
     good = write_geojson(tmp_path / "good.geojson", [({"code": "a", "name": "甲"}, SQ_A),
                                                      ({"code": "b", "name": "乙"}, SQ_B)])
@@ -485,6 +489,7 @@ def test_degrees_declared_as_epsg3857_are_refused_and_the_good_outlines_kept(sor
     assert row_count(fresh, schema.regions) == 0
 
 
+@pytest.mark.attack("imports")
 def test_a_layer_outside_its_crs_area_of_use_is_refused(sor, tmp_path):
     # Los Angeles longitude/latitude declared as CGCS2000 (EPSG:4490), whose area of use is China
     la = shapely.box(-118.3, 34.0, -118.2, 34.1)
@@ -498,6 +503,7 @@ def test_a_layer_outside_its_crs_area_of_use_is_refused(sor, tmp_path):
         import_regions(sor, plain, level="district", code_field="code", name_field="name", crs="EPSG:4490")
 
 
+@pytest.mark.attack("imports")
 def test_a_layer_far_from_the_loaded_territory_is_refused(sor, tmp_path):
     districts = write_geojson(tmp_path / "d.geojson", [({"code": "d1", "name": "铁东区"}, square(123, 41))])
     import_regions(sor, districts, level="district", code_field="code", name_field="name")
@@ -511,6 +517,7 @@ def test_a_layer_far_from_the_loaded_territory_is_refused(sor, tmp_path):
     assert rep.inserted == 1 and stored(sor)["s1"]["parent_code"] == "d1"
 
 
+@pytest.mark.attack("imports")
 def test_an_outline_is_not_replaced_by_one_far_from_it(sor, tmp_path):
     # a wide territory, so the layer as a whole is not far from it; one region jumps across it
     rows = [({"code": "a", "name": "甲"}, square(120, 40)), ({"code": "b", "name": "乙"}, square(130, 40))]

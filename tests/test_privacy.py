@@ -213,6 +213,7 @@ def test_lists_mask_personal_data_unless_told(city, figure):
     _assert_shown(shown.drop(columns="summary"), source, list(shown["appeal_id"]))
 
 
+@pytest.mark.attack("exports")
 def test_exports_mask_personal_data_unless_told(city):
     con, _, source = city
     for show in (False, True):

@@ -105,6 +105,7 @@ def _audit(engine, action: str, actor: str | None = None) -> list[dict]:
 
 # ----------------------------------------------------------- signing in ---
 
+@pytest.mark.attack("jurisdiction")
 @pytest.mark.parametrize("page", ["big_screen", "region", "alerts", "cases", "case", "audit"])
 def test_nothing_shows_before_signing_in(app, page):
     at = app(page, figure="received", id="GD20260101000001")
@@ -128,6 +129,7 @@ def test_signing_in_through_the_form_opens_the_deep_link_and_is_audited(app, cit
     assert _audit(engine, "signout", "city")
 
 
+@pytest.mark.attack("cookie")
 @pytest.mark.parametrize("name, password", [("city", "wrong password!"), ("nobody", PASSWORD), ("", "")])
 def test_a_failed_sign_in_says_so_without_saying_why(app, city, name, password):
     _, engine = city
@@ -138,6 +140,7 @@ def test_a_failed_sign_in_says_so_without_saying_why(app, city, name, password):
     assert len(_audit(engine, "signin_failed")) == before + 1
 
 
+@pytest.mark.attack("cookie")
 def test_a_session_resumes_from_its_token_until_it_is_ended(app, city):
     _, engine = city
     at = _sign_in(app, "street", PASSWORD)
@@ -150,6 +153,7 @@ def test_a_session_resumes_from_its_token_until_it_is_ended(app, city):
 
 # ------------------------------------------------------------------ kiosk ---
 
+@pytest.mark.attack("kiosk")
 def test_a_kiosk_token_shows_the_big_screen_without_personal_data(app, city):
     _, engine = city
     token = auth.create_kiosk_token(engine, DISTRICT, label="大厅一号屏")
@@ -171,6 +175,7 @@ def test_a_kiosk_token_shows_the_big_screen_without_personal_data(app, city):
     assert any("令牌无效" in e.value for e in at.error) and not at.metric
 
 
+@pytest.mark.attack("kiosk")
 def test_the_staff_big_screen_shows_no_personal_data_either(app, city):
     _, engine = city
     at = _sign_in(app, "city", PASSWORD)
@@ -237,7 +242,8 @@ def _codes_and_appeals(at: AppTest) -> tuple[set[str], set[str]]:
     return set(CODE.findall(text)), set(APPEAL.findall(text))
 
 
-def test_a_street_user_gets_nothing_from_outside_the_street(app, city, artifacts_dir):
+@pytest.mark.attack("jurisdiction")
+def test_a_street_user_gets_nothing_from_outside_the_street(app, city, artifacts_dir, attack_tries):
     _, engine = city
     signed = _sign_in(app, "street", PASSWORD)
     assert not signed.error
@@ -285,6 +291,7 @@ def test_a_street_user_gets_nothing_from_outside_the_street(app, city, artifacts
         f"{len(tries)} tries as street user 'street' ({STREET}):\n" + "\n".join(tries) + "\n", encoding="utf-8")
     print(f"\n{len(tries)} tries; see tests/artifacts/access_tries.txt")
     assert len(tries) >= 100
+    attack_tries("jurisdiction", len(tries))
 
 
 def _fresh(signed: AppTest, page: str | None = None) -> AppTest:
@@ -295,6 +302,7 @@ def _fresh(signed: AppTest, page: str | None = None) -> AppTest:
     return at
 
 
+@pytest.mark.attack("jurisdiction", "exports")
 def test_exports_outside_the_street_are_refused_in_the_data_layer(city, monkeypatch):
     env, _ = city
     for name, value in env.items():
@@ -330,6 +338,7 @@ for code, level in (("210303", "district"), ("210302", "district"), ("{STREET}",
 
 # ------------------------------------------------------------------ audit ---
 
+@pytest.mark.attack("jurisdiction")
 def test_a_street_users_breadcrumbs_name_the_levels_above_without_linking_them(app, city):
     signed = _sign_in(app, "street", PASSWORD)
     at = app("region", at=_fresh(signed, "region"))
@@ -338,6 +347,7 @@ def test_a_street_users_breadcrumbs_name_the_levels_above_without_linking_them(a
     assert "region=" not in crumbs  # the street itself is shown in bold, not linked
 
 
+@pytest.mark.attack("jurisdiction")
 def test_case_views_exports_and_the_audit_page(app, city):
     _, engine = city
     at = _sign_in(app, "street", PASSWORD)

@@ -165,6 +165,7 @@ def test_refusals_change_nothing(db, ids, level, due, kw, message):
     assert _snapshot(db) == before
 
 
+@pytest.mark.attack("jurisdiction")
 @pytest.mark.parametrize("allowed, level, words", [
     (("street",), "district", "不能发起区级督办：督办只能在本级及以下发起，本账号可发起街道级督办"),
     (("street",), "city", "不能发起市级督办：督办只能在本级及以下发起，本账号可发起街道级督办"),

@@ -83,6 +83,7 @@ def test_store_survives_a_restart(tiny_sor, tmp_path):
     assert result.appeals_copied == 0 and result.regions_copied == 0
 
 
+@pytest.mark.attack("faults")
 def test_an_interrupted_sync_resumes_without_duplicates(tiny_sor, monkeypatch):
     insert_appeals(tiny_sor, [dict(appeal_id=f"R{i:03d}", created_at=T0, updated_at=T0 + dt.timedelta(seconds=i))
                               for i in range(30)])
@@ -133,6 +134,7 @@ def test_a_store_from_another_database_is_emptied(tiny_sor, tmp_path):
     assert len(_facts(con)) == 0
 
 
+@pytest.mark.attack("faults")
 def test_unreachable_source_is_reported_without_the_password(tmp_path):
     con = analytics.open_store(None)
     engine = make_engine("postgresql+psycopg://someone:s3cret@127.0.0.1:1/nowhere", connect_timeout=2)

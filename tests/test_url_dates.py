@@ -12,6 +12,8 @@ from data_access.store import make_engine
 from tests import demo
 from tests.conftest import ROOT, sign_in
 
+pytestmark = pytest.mark.attack("injection")
+
 SPAN = "1900-01-01 至 2199-12-31"
 URLS = {
     "dates": ({"period": "custom", "from": "0001-01-01", "to": "9999-12-31"},

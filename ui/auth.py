@@ -33,12 +33,14 @@ import streamlit as st
 
 from data_access import auth, cached
 from data_access.access import Grant
+from ui import session_cookie
 from ui.text import plain
 
 PRINCIPAL_KEY = cached.PRINCIPAL_KEY
 TOKEN_KEY = cached.SESSION_TOKEN_KEY
-COOKIE = "appeals_session"
+COOKIE = session_cookie.COOKIE
 _CLEAR_COOKIE = "clear_session_cookie"
+_COOKIE_TICKET = "session_cookie_ticket"  # (signed value, ticket) posted by this session's page
 _ENDED = "signed_in_state_ended"  # the sign-in form says why it is back
 _RETRY_AT = "verify_retry_shown_at"
 _log = logging.getLogger("appeals")
@@ -214,16 +216,37 @@ def kiosk_refusal() -> None:
 
 
 def set_cookie_script() -> None:
-    """Keep this browser's session cookie (signed) current; it survives a reload and opens deep links."""
+    """Give this browser the session cookie (signed), so that a reload and a deep link find the session.
+
+    Served by ``serve.py``, the server sets it with ``HttpOnly`` (``ui.session_cookie``): the page posts
+    a one-time ticket, once per sign-in, and page scripts never see the value. Served by ``streamlit run
+    app.py``, the page writes it itself, readable by scripts in the page.
+    """
     token = st.session_state.get(TOKEN_KEY)
     if not token:
         return
     cfg = cached.settings()
     value = auth.sign_cookie(token, auth.cookie_secret(cfg))
-    st.html(_cookie_js(value, int(cfg.session_max_seconds)), unsafe_allow_javascript=True)
+    if not session_cookie.served():
+        st.html(_cookie_js(value, int(cfg.session_max_seconds)), unsafe_allow_javascript=True)
+        return
+    if _cookie() == value:
+        return  # the browser sent it when this session connected
+    sent = st.session_state.get(_COOKIE_TICKET)
+    if sent is None or sent[0] != value or session_cookie.state(sent[1]) == "gone":
+        sent = (value, session_cookie.issue(value, int(cfg.session_max_seconds)))
+        st.session_state[_COOKIE_TICKET] = sent
+    if session_cookie.state(sent[1]) == "pending":  # drawn again until the page has posted it
+        st.html(session_cookie.script(sent[1]), unsafe_allow_javascript=True)
 
 
 def _cookie_js(value: str, max_age: int) -> str:
+    """The page's script that sets (or, with an empty value, clears) the cookie: through the server's
+    route when ``serve.py`` serves the app, else written by the page."""
+    if session_cookie.served():
+        if value:
+            return session_cookie.script(session_cookie.issue(value, max_age))
+        return session_cookie.script(None)
     attrs = f"; path=/; max-age={max_age}; SameSite=Strict"
     return ("<script>document.cookie = " + json.dumps(f"{COOKIE}={value}{attrs}")
             + " + (location.protocol === 'https:' ? '; Secure' : '');</script>")

@@ -11,6 +11,8 @@
 * ``backdated_changes`` updates, inserts and deletes appeals with stamps far
   below the copy's mark, as a writer with a slow clock or a late commit would,
   at random places in the history.
+* ``live_changes`` is what a live feed writes between two syncs: appeals
+  received now and open appeals closed now (the load test, bench/load.py).
 """
 
 from __future__ import annotations
@@ -99,3 +101,57 @@ def backdated_changes(engine: Engine, each: int, *, seed: int | None = None) -> 
               for r in templates]
     bulk_insert(engine, a, columns, [tuple(c[k] for k in columns) for c in copies])
     return {"updated": len(to_update), "inserted": len(copies), "deleted": len(to_delete)}
+
+
+_RESET_ON_ARRIVAL = ("dispatched_at", "first_feedback_at", "closed_at", "rated_at", "satisfaction", "paused_since")
+_LIMITS = ("deadline_at", "feedback_deadline_at", "warn_at")
+
+
+def live_changes(engine: Engine, *, arrivals: int, closures: int, now: dt.datetime,
+                 seed: int | None = None) -> dict[str, int]:
+    """``arrivals`` appeals received at ``now`` (copies of random appeals under new ids, open, with their
+    template's time limits counted from now) and ``closures`` open appeals closed at ``now``, all stamped
+    ``now`` (naive, the city's time). Without a ``seed`` every call picks other rows."""
+    a = appeals
+    rng = random.Random(seed)
+    with engine.connect() as conn:
+        first, last = conn.execute(select(func.min(a.c.created_at), func.max(a.c.created_at))).one()
+        if first is None:
+            return {"arrived": 0, "closed": 0}
+        span = (last - first).total_seconds()
+        next_row = select(a).where(a.c.created_at >= bindparam("t")).order_by(a.c.created_at).limit(1)
+        next_open = (select(a.c.appeal_id).where(a.c.created_at >= bindparam("t"), a.c.status == "open")
+                     .order_by(a.c.created_at).limit(1))
+        templates: list[dict] = []
+        for _ in range(arrivals):
+            row = conn.execute(next_row, {"t": first + dt.timedelta(seconds=rng.uniform(0, span))}).first()
+            if row is not None:
+                templates.append(dict(row._mapping))
+        to_close: set[str] = set()
+        for _ in range(4 * closures):  # open appeals are mostly recent: look in the last 60 days
+            if len(to_close) >= closures:
+                break
+            t = last - dt.timedelta(seconds=rng.uniform(0, min(span, 60 * 86_400)))
+            found = conn.execute(next_open, {"t": t}).scalar()
+            if found is not None:
+                to_close.add(found)
+    copies = []
+    for row in templates:
+        received = row["created_at"]
+        copy = {**row, "appeal_id": f"LV{uuid.UUID(int=rng.getrandbits(128)).hex[:16]}", "created_at": now,
+                "updated_at": now, "status": "open", "is_supervised": False,
+                **{k: None for k in _RESET_ON_ARRIVAL}}
+        for k in _LIMITS:
+            copy[k] = None if row[k] is None else now + max(row[k] - received, dt.timedelta(hours=1))
+        copies.append(copy)
+    columns = list(APPEAL_COLUMNS)
+    if copies:
+        bulk_insert(engine, a, columns, [tuple(c[k] for k in columns) for c in copies])
+    closed = 0
+    if to_close:
+        with engine.begin() as conn:
+            closed = conn.execute(
+                update(a).where(a.c.appeal_id.in_(sorted(to_close)), a.c.status == "open")
+                .values(status="closed", closed_at=now, updated_at=now,
+                        first_feedback_at=func.coalesce(a.c.first_feedback_at, now))).rowcount
+    return {"arrived": len(copies), "closed": closed}
