@@ -29,7 +29,7 @@ def env(tiny_sor, tmp_path, monkeypatch):
     monkeypatch.setenv("APPEALS_ANALYTICS_PATH", str(tmp_path / "analytics.duckdb"))
     st.cache_data.clear()
     st.cache_resource.clear()
-    token = cached._ACTING.set((None, access.Grant(region_code=None)))  # a city-wide person
+    token = cached._ACTING.set(cached._Acting(None, access.Grant(region_code=None), None))  # a city-wide person
     yield tiny_sor
     cached._ACTING.reset(token)
     st.cache_data.clear()
