@@ -48,7 +48,7 @@ def filter_bar(key, scope: Scope, as_of: dt.datetime) -> dict[str, str]:
     shown = [name for name in FILTER_LABELS if not _above(name, scope)]
     for name in FILTER_LABELS:  # a district inside a district, a street inside a street: nothing to choose
         if name not in shown and st.query_params.get(name):
-            st.warning(f"{FILTER_LABELS[name]}筛选对{LEVEL_LABELS.get(scope.level, scope.level)}范围不适用，已忽略。")
+            st.warning(plain(f"{FILTER_LABELS[name]}筛选对{LEVEL_LABELS.get(scope.level, scope.level)}范围不适用，已忽略。"))
     for column, name in zip(st.columns(len(shown)), shown):
         table = options[name]
         codes = [ALL, *table["code"].tolist()]
