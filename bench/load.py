@@ -10,6 +10,7 @@ A session is what a browser tab is to the server: a WebSocket at ``/_stcore/stre
 ``BackMsg``s up and ``ForwardMsg``s down. Each session asks for page runs (a ``rerun_script`` with the
 page's name and query string) and reads the answer until ``script_finished``. The time of a page run is
 from the request to ``script_finished``; nothing is drawn, so it is the server's time plus loopback.
+Streamlit 1.67 serves through uvicorn; the client is the ``websockets`` library that comes with it.
 
 * **Kiosk screens** (``?kiosk=<token>``, a token per screen made with ``auth.create_kiosk_token``) open the
   big screen, then re-run its auto-refresh fragment whenever the server's ``auto_rerun`` says, as the
@@ -25,8 +26,9 @@ writer here adds appeals received now and closes open ones (``churn.live_changes
 ``--write-every`` seconds, so each sync has rows to copy and each copy invalidates the caches.
 
 Reported (one JSON line, then a table): page runs, errors (an uncaught exception, an ``st.error``, a page
-not found, a run that never finished, a refused or lost WebSocket; target 0) with their first messages,
-p50/p95/max of the page runs by kind, the syncs that copied rows, and the server's resident memory from
+not found, the sign-in form, a page that drew nothing, a run that never finished, a refused or lost
+WebSocket; target 0) with their first messages, p50/p95/max of the page runs by kind, the syncs that copied
+rows, the server's CPU seconds, and its resident memory from
 ``/proc/<pid>/status``: after one pass over every page (a server that has served each page once), before
 the load (after ``--warm-up`` seconds of the same load and ``--settle`` seconds of rest), at its peak
 during the load, and after it (the sessions closed, ``--settle`` seconds of rest, so that Streamlit has
@@ -34,7 +36,10 @@ forgotten the closed tabs); target: after ≤ before + 10 %. The bytes of ``st.c
 Streamlit's ``/_stcore/metrics``.
 
 Started here, the server listens on 127.0.0.1 only, on a demo city seeded once under ``--data``
-(default bench/out/load/) and copied into its analytics store first. ``--url`` must be a loopback address.
+(default bench/out/load/) and copied into its analytics store first. ``--url`` must be a loopback address;
+the deployment's system of record (``--db``) must hold the demo accounts, and its cookie secret is read as
+the dashboard reads it (``APPEALS_COOKIE_SECRET``, or ``.cookie_secret`` beside ``APPEALS_ANALYTICS_PATH``).
+Several servers (replicas): ``--pid`` takes their ids, comma-separated, and their memory is summed.
 """
 
 from __future__ import annotations
