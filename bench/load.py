@@ -30,7 +30,8 @@ not found, the sign-in form, a page that drew nothing, a run that never finished
 WebSocket; target 0) with their first messages, p50/p95/max of the page runs by kind, the syncs that copied
 rows, the server's CPU seconds, and its resident memory from
 ``/proc/<pid>/status``: after one pass over every page (a server that has served each page once), before
-the load (after ``--warm-up`` seconds of the same load and ``--settle`` seconds of rest), at its peak
+the load (after ``--warm-up`` seconds of the same load, by default a first identical one, and ``--settle``
+seconds of rest), at its peak
 during the load, and after it (the sessions closed, ``--settle`` seconds of rest, so that Streamlit has
 forgotten the closed tabs); target: after ≤ before + 10 %. The bytes of ``st.cache_data`` come from
 Streamlit's ``/_stcore/metrics``.
@@ -612,14 +613,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running deployment on this machine instead of a server started here")
     parser.add_argument("--db", help="with --url: the SQLAlchemy URL of its system of record (or APPEALS_DB_URL)")
     parser.add_argument("--pid", help="with --url: the server process id(s), comma-separated, for the memory figures")
-    parser.add_argument("--warm-up", type=float, default=60,
-                        help="seconds of the same load before 'before' is read (0: one pass over the pages only)")
+    parser.add_argument("--warm-up", type=float,
+                        help="seconds of the same load before 'before' is read (default: --duration, a first "
+                             "identical load, so that the growth is what a second one adds; 0: one pass over the "
+                             "pages only)")
     parser.add_argument("--settle", type=float, default=150,
                         help="seconds of rest after the warm-up and after the load before the memory is read "
                              "(Streamlit forgets a closed tab after server.disconnectedSessionTTL, 120 s)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json-only", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
+    if args.warm_up is None:
+        args.warm_up = args.duration
     if args.staff is not None:
         args.kiosks = args.sessions - args.staff
     if args.kiosks is None:
