@@ -10,6 +10,7 @@ A session is what a browser tab is to the server: a WebSocket at ``/_stcore/stre
 ``BackMsg``s up and ``ForwardMsg``s down. Each session asks for page runs (a ``rerun_script`` with the
 page's name and query string) and reads the answer until ``script_finished``. The time of a page run is
 from the request to ``script_finished``; nothing is drawn, so it is the server's time plus loopback.
+Streamlit 1.67 serves through uvicorn; the client is the ``websockets`` library that comes with it.
 
 * **Kiosk screens** (``?kiosk=<token>``, a token per screen made with ``auth.create_kiosk_token``) open the
   big screen, then re-run its auto-refresh fragment whenever the server's ``auto_rerun`` says, as the
@@ -25,16 +26,21 @@ writer here adds appeals received now and closes open ones (``churn.live_changes
 ``--write-every`` seconds, so each sync has rows to copy and each copy invalidates the caches.
 
 Reported (one JSON line, then a table): page runs, errors (an uncaught exception, an ``st.error``, a page
-not found, a run that never finished, a refused or lost WebSocket; target 0) with their first messages,
-p50/p95/max of the page runs by kind, the syncs that copied rows, and the server's resident memory from
+not found, the sign-in form, a page that drew nothing, a run that never finished, a refused or lost
+WebSocket; target 0) with their first messages, p50/p95/max of the page runs by kind, the syncs that copied
+rows, the server's CPU seconds, and its resident memory from
 ``/proc/<pid>/status``: after one pass over every page (a server that has served each page once), before
-the load (after ``--warm-up`` seconds of the same load and ``--settle`` seconds of rest), at its peak
+the load (after ``--warm-up`` seconds of the same load, by default a first identical one, and ``--settle``
+seconds of rest), at its peak
 during the load, and after it (the sessions closed, ``--settle`` seconds of rest, so that Streamlit has
 forgotten the closed tabs); target: after ≤ before + 10 %. The bytes of ``st.cache_data`` come from
 Streamlit's ``/_stcore/metrics``.
 
 Started here, the server listens on 127.0.0.1 only, on a demo city seeded once under ``--data``
-(default bench/out/load/) and copied into its analytics store first. ``--url`` must be a loopback address.
+(default bench/out/load/) and copied into its analytics store first. ``--url`` must be a loopback address;
+the deployment's system of record (``--db``) must hold the demo accounts, and its cookie secret is read as
+the dashboard reads it (``APPEALS_COOKIE_SECRET``, or ``.cookie_secret`` beside ``APPEALS_ANALYTICS_PATH``).
+Several servers (replicas): ``--pid`` takes their ids, comma-separated, and their memory is summed.
 """
 
 from __future__ import annotations
@@ -607,14 +613,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="a running deployment on this machine instead of a server started here")
     parser.add_argument("--db", help="with --url: the SQLAlchemy URL of its system of record (or APPEALS_DB_URL)")
     parser.add_argument("--pid", help="with --url: the server process id(s), comma-separated, for the memory figures")
-    parser.add_argument("--warm-up", type=float, default=60,
-                        help="seconds of the same load before 'before' is read (0: one pass over the pages only)")
+    parser.add_argument("--warm-up", type=float,
+                        help="seconds of the same load before 'before' is read (default: --duration, a first "
+                             "identical load, so that the growth is what a second one adds; 0: one pass over the "
+                             "pages only)")
     parser.add_argument("--settle", type=float, default=150,
                         help="seconds of rest after the warm-up and after the load before the memory is read "
                              "(Streamlit forgets a closed tab after server.disconnectedSessionTTL, 120 s)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json-only", action="store_true", help="print only the JSON line")
     args = parser.parse_args(argv)
+    if args.warm_up is None:
+        args.warm_up = args.duration
     if args.staff is not None:
         args.kiosks = args.sessions - args.staff
     if args.kiosks is None:
