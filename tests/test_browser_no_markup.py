@@ -18,7 +18,7 @@ from data_access.store import make_engine
 from tests import browser
 from tests.test_no_markup import CATEGORY, DISTRICT, STREET, hostile_city
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.attack("injection")]
 
 PASSWORD = "no-markup-browser-password"
 JOIN = "\u2060"  # ui.text's invisible joiner: not something a person reads

@@ -28,7 +28,7 @@ from data_access.store import make_engine
 from tests import browser, demo
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.attack("cookie")]
 
 REFRESH_SECONDS = 3
 PASSWORD = "revocation-test-password"

@@ -37,6 +37,8 @@ from data_access.importers.times import parse_times
 from data_access.store import bulk_insert, create_schema, make_engine
 from geo.crs import wgs84_to_gcj02
 
+pytestmark = pytest.mark.attack("imports")
+
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = 40  # records per batch in these tests
 W, S = 123.00, 41.10  # the district's south-west corner (WGS84); two grids split it at W + 0.02

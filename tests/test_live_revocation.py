@@ -35,6 +35,8 @@ from tests import demo
 from tests.conftest import CITY_TZ, ROOT
 from ui import auth as ui_auth
 
+pytestmark = pytest.mark.attack("cookie")
+
 STREET, DISTRICT = "210302001", "210302"
 PASSWORD = "correct horse battery"
 # what a browser session holds from one run to the next (the sign-in state, and what the sign-in form is to say)

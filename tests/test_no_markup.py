@@ -44,6 +44,8 @@ from tests.conftest import CITY_TZ, ROOT, sign_in
 from ui import charts, maps
 from ui.text import markup, plain
 
+pytestmark = pytest.mark.attack("injection")
+
 # what a tester put into URLs (issue 12, item 4)
 PAYLOADS = [
     "[点我](http://evil.example/x)",
