@@ -32,7 +32,8 @@ from data_access import auth, cached, schema
 from data_access.clock import local_now
 from data_access.store import make_engine
 from tests import demo
-from tests.conftest import CITY_TZ, ROOT
+from tests.conftest import CITY_TZ
+from tests.test_signin import router
 from ui import auth as ui_auth
 
 pytestmark = pytest.mark.attack("cookie")
@@ -128,15 +129,6 @@ def app(city, monkeypatch):
         return at
 
     return run
-
-
-def router(page: str | None = None) -> AppTest:
-    """app.py itself, opened at ``page``: the same gate, the same pages."""
-    source = (ROOT / "app.py").read_text(encoding="utf-8").replace('"pages/', f'"{ROOT}/pages/')
-    if page:
-        source = source.replace(", default=True)", ")").replace(
-            f'st.Page("{ROOT}/pages/{page}.py", ', f'st.Page("{ROOT}/pages/{page}.py", default=True, ')
-    return AppTest.from_string(source, default_timeout=120)
 
 
 def _new_user(engine, role: str = "street", region: str | None = STREET) -> str:
