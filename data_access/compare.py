@@ -28,6 +28,43 @@ def shift_period(period: Period) -> Period | None:
     return Period(year_earlier(period.start), year_earlier(period.end))
 
 
+def _month_start(moment: dt.datetime, back: int) -> dt.datetime:
+    index = moment.year * 12 + moment.month - 1 - back
+    return moment.replace(year=index // 12, month=index % 12 + 1, day=1)
+
+
+def _calendar_unit(period: Period) -> int | None:
+    """How many months the period spans when it is whole calendar months (a month, a quarter, a year): 1, 3, 12.
+    None for any other period."""
+    start, end = period.start, period.end
+    if start is None or end is None or start.time() != dt.time() or start.day != 1 or end.time() != dt.time() \
+            or end.day != 1:
+        return None
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if months == 1 or (months == 3 and start.month % 3 == 1) or (months == 12 and start.month == 1):
+        return months
+    return None
+
+
+def previous_period(period: Period, as_of: dt.datetime) -> tuple[Period, dt.datetime] | None:
+    """环比: the period just before this one, and the moment to judge it at (as far from its end as as_of is
+    from this period's end: October judged on 1 November compares with September judged on 1 October).
+
+    A whole calendar month, quarter or year is compared with the previous month,
+    quarter or year (September for October, whatever their lengths); any other
+    period with the period of the same length that ends where it starts (the 7
+    days before the last 7 days). None for an open-ended period.
+    """
+    if period.start is None or period.end is None:
+        return None
+    months = _calendar_unit(period)
+    if months is not None:
+        earlier = Period(_month_start(period.start, months), period.start)
+    else:
+        earlier = Period(period.start - (period.end - period.start), period.start)
+    return earlier, earlier.end + (as_of - period.end)
+
+
 def comparison(conn, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
     """Per indicator: the region's value, its parent's average, and last year's value.
 

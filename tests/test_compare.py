@@ -55,3 +55,27 @@ def test_no_comparison_without_a_parent_or_before_the_data(store):
 ])
 def test_year_earlier(moment, expected):
     assert compare.year_earlier(ts(moment)) == ts(expected)
+
+
+@pytest.mark.parametrize("start, end, as_of, expected_start, expected_end, expected_as_of", [
+    # a calendar month: the previous calendar month, whatever its length; as-of as far from its end
+    ("2026-10-01", "2026-11-01", "2026-11-01", "2026-09-01", "2026-10-01", "2026-10-01"),
+    ("2026-03-01", "2026-04-01", "2026-04-01", "2026-02-01", "2026-03-01", "2026-03-01"),
+    ("2026-01-01", "2026-02-01", "2026-02-03", "2025-12-01", "2026-01-01", "2026-01-03"),
+    # a quarter and a year
+    ("2026-07-01", "2026-10-01", "2026-10-01", "2026-04-01", "2026-07-01", "2026-07-01"),
+    ("2026-01-01", "2027-01-01", "2027-01-01", "2025-01-01", "2026-01-01", "2026-01-01"),
+    # seven days: the seven days before; two months that are not a quarter: the same length before
+    ("2026-11-01", "2026-11-08", "2026-11-08", "2026-10-25", "2026-11-01", "2026-11-01"),
+    ("2026-02-01", "2026-04-01", "2026-04-01", "2025-12-04", "2026-02-01", "2026-02-01"),
+    # a month to date (not a whole month): the same number of days before
+    ("2026-12-01", "2026-12-08", "2026-12-07 15:00", "2026-11-24", "2026-12-01", "2026-11-30 15:00"),
+])
+def test_previous_period(start, end, as_of, expected_start, expected_end, expected_as_of):
+    found = compare.previous_period(Period(ts(start), ts(end)), ts(as_of))
+    assert found == (Period(ts(expected_start), ts(expected_end)), ts(expected_as_of))
+
+
+def test_previous_period_of_an_open_period_is_none():
+    assert compare.previous_period(Period.all_time(), ts("2026-11-01")) is None
+    assert compare.previous_period(Period(ts("2026-10-01"), None), ts("2026-11-01")) is None
