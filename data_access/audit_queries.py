@@ -17,6 +17,7 @@ ACTIONS = {
     "user_add": "新增用户", "user_profile": "修改用户姓名单位", "user_disable": "停用用户",
     "user_reset_password": "重置密码",
     "kiosk_token_create": "生成大屏令牌", "kiosk_token_revoke": "吊销大屏令牌",
+    "ranking_weights_set": "修改红黑榜权重",
 }
 
 
@@ -62,7 +63,7 @@ PROFILE_FIELDS = {"display_name": "姓名", "unit": "单位", "role": "角色", 
 KNOWN_KEYS = {"kind", "rows", "file", "filters", "personal_data", "ip", "role", "via", "reason", "supervision_id",
               "level", "due_at", "department_code", "replaces", "on_time", "answer", "escalated_from",
               "from_level", "overdue_since", "sessions_ended", "label", "password", "locked_until",
-              "display_name", "unit"}
+              "display_name", "unit", "completion", "on_time", "satisfaction", "min_appeals", "before"}
 
 
 def target_text(action: str, target: str | None) -> str:
@@ -130,6 +131,12 @@ def describe(action: str, target: str | None, region_name: str | None, detail: s
                      f"{level(values.get('level'))}级")
         if values.get("due_at"):
             parts.append(f"要求 {str(values['due_at'])[:16]} 前答复")
+    elif action == "ranking_weights_set":
+        parts.append(ACTIONS[action])
+        parts.append(_weights_text(values))
+        before = values.get("before")
+        if isinstance(before, dict):
+            parts.append(("原为默认值 " if before.get("source") == "default" else "原为 ") + _weights_text(before))
     else:
         parts.append(f"{ACTIONS.get(action, action)} {target or ''}".strip())
         if values.get("role"):
@@ -146,3 +153,14 @@ def describe(action: str, target: str | None, region_name: str | None, detail: s
     rest = {k: v for k, v in values.items() if k not in KNOWN_KEYS and v not in (None, "", [], {})}
     parts += [f"{k} {v}" if k else str(v) for k, v in rest.items()]
     return " · ".join(p for p in parts if p)
+
+
+def _weights_text(values: dict) -> str:
+    """The 红黑榜's weights of an audit row: "办结率 30% · 按时办结率 40% · 满意率 30% · 少于 10 件不排名"."""
+    def share(key):
+        value = values.get(key)
+        return "—" if not isinstance(value, (int, float)) else f"{100 * value:.1f}%"
+
+    fewest = values.get("min_appeals")
+    return (f"办结率 {share('completion')}、按时办结率 {share('on_time')}、满意率 {share('satisfaction')}，"
+            f"有效受理少于 {fewest} 件不参与排名")

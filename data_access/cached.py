@@ -992,3 +992,24 @@ def case_events(key: Token, appeal_id: str, show_personal: bool = False) -> pd.D
     """The timeline, read from the system of record (a lookup of one appeal's events)."""
     return _cases.case_events(_engine(settings().db_url), appeal_id, show_personal=show_personal,
                               rules=time_limit_rules(key))
+
+
+# ------------------------------------------------------------ 红黑榜 ---
+
+@_guarded
+@st.cache_data(ttl=60, show_spinner=False, max_entries=10)
+def ranking_weights(key: Token):
+    """The 红黑榜's weights in force (``ranking_weights.Weights``), read from the system of record: a change made
+    with ``python -m data_access weights --set`` shows within a minute. The page passes them to ``league``."""
+    from . import ranking_weights as stored
+
+    return stored.load(sor_engine())
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def league(key: Token, scope: Scope, period: Period, as_of: dt.datetime, unit: str, weights) -> pd.DataFrame:
+    """The 红黑榜 of the scope's streets or departments (``rankings.league``) under ``weights``."""
+    from . import rankings
+
+    return rankings.league(_con(), scope, period, as_of, unit, weights)

@@ -13,6 +13,7 @@ Commands
   users           sign-in accounts: add | disable | reset-password | list
   kiosk-token     read-only wall-screen tokens: create | revoke
   timezone        the city's time zone stored with the data: show | set ZONE
+  weights         the 红黑榜's composite weights and minimum appeals: show, or --set them
 
 Every command takes ``--db URL``; the default is the configured system of
 record (``APPEALS_DB_URL`` or ``.streamlit/secrets.toml``, else the SQLite
@@ -159,6 +160,16 @@ def _parser() -> argparse.ArgumentParser:
                     help="replace a different stored zone (only when it was wrong: stored times are not converted)")
     db_arg(ts)
 
+    w = sub.add_parser("weights", help="the 红黑榜's composite weights and minimum appeals: show, or --set them")
+    w.add_argument("--set", action="store_true", help="store new weights (they are normalised to add up to 1)")
+    w.add_argument("--completion", type=float, metavar="W", help="weight of 办结率 (with --set)")
+    w.add_argument("--on-time", dest="on_time", type=float, metavar="W", help="weight of 按时办结率 (with --set)")
+    w.add_argument("--satisfaction", type=float, metavar="W", help="weight of 满意率 (with --set)")
+    w.add_argument("--min-appeals", dest="min_appeals", type=int, metavar="N",
+                   help="fewest valid appeals a ranked unit has in the period (with --set)")
+    w.add_argument("--json", action="store_true", help="print the weights in force as one JSON object")
+    db_arg(w)
+
     cli_auth.add_parsers(sub, db_arg)
     return p
 
@@ -184,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                    "rules": _rules, "deadlines": _deadlines,
                    "import-regions": _import_regions, "import-appeals": _import_appeals,
                    "users": cli_auth.users, "kiosk-token": cli_auth.kiosk_token,
-                   "timezone": _timezone}[args.command]
+                   "timezone": _timezone, "weights": _weights}[args.command]
         return handler(args, url, settings)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -575,4 +586,47 @@ def _deadlines(args, url, settings) -> int:
         print(f"  feedback deadlines changed  {report.feedback_deadlines:>10,}")
         print(f"  yellow moments changed      {report.warn_at:>10,}")
         print(f"  rows updated                {report.updated:>10,}")
+    return 0
+
+
+def _weights_lines(weights) -> list[str]:
+    source = (f"stored {weights.changed_at.isoformat(sep=' ', timespec='seconds')} by {weights.changed_by}"
+              if weights.stored else "defaults: none stored")
+    return [f"红黑榜 composite weights ({source})",
+            f"  办结率      completion    {weights.completion:7.1%}",
+            f"  按时办结率  on_time       {weights.on_time:7.1%}",
+            f"  满意率      satisfaction  {weights.satisfaction:7.1%}",
+            f"  ranked from {weights.min_appeals:,} valid appeals in the period (fewer: listed apart)"]
+
+
+def _weights(args, url, settings) -> int:
+    from . import ranking_weights
+    from .store import create_schema
+
+    engine = _engine(url)
+    given = {"--completion": args.completion, "--on-time": args.on_time, "--satisfaction": args.satisfaction}
+    if not args.set:
+        if any(v is not None for v in given.values()) or args.min_appeals is not None:
+            raise CliError("to change the weights, add --set")
+        weights = ranking_weights.load(engine)
+        print(json.dumps(weights.as_dict(), ensure_ascii=False) if args.json else "\n".join(_weights_lines(weights)))
+        return 0
+    missing = [name for name, value in given.items() if value is None]
+    if len(missing) == len(given) and args.min_appeals is None:
+        raise CliError("give the three weights (--completion W --on-time W --satisfaction W) and/or --min-appeals N")
+    if missing and len(missing) < len(given):
+        raise CliError(f"give all three weights together (missing {', '.join(missing)})")
+    current = ranking_weights.load(engine)
+    weights = (current.completion, current.on_time, current.satisfaction) if missing else tuple(given.values())
+    try:
+        checked = ranking_weights.checked(*weights, args.min_appeals if args.min_appeals is not None
+                                          else current.min_appeals)
+    except ranking_weights.WeightsError as exc:
+        raise CliError(str(exc)) from None
+    create_schema(engine)
+    stored = ranking_weights.save(engine, checked, actor="cli", now=local_now(settings.timezone))
+    total = sum(weights)
+    if not missing and abs(total - 1.0) > 1e-9:
+        print(f"the weights added up to {total:g}: normalised to add up to 1", file=sys.stderr)
+    print(json.dumps(stored.as_dict(), ensure_ascii=False) if args.json else "\n".join(_weights_lines(stored)))
     return 0

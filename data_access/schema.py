@@ -269,3 +269,18 @@ kiosk_tokens = Table(
 # Columns of ``appeals`` copied into the analytics store (everything but free text
 # that no aggregate needs is still copied: case lists read it from there).
 APPEAL_COLUMNS = tuple(c.name for c in appeals.columns)
+
+# The 红黑榜's composite: the weights of 办结率, 按时办结率 and 满意率, and the fewest appeals a unit needs to be
+# ranked (data_access/ranking_weights.py; python -m data_access weights). One row per change, never updated:
+# the newest row holds the weights in force, the others their history. No row: the defaults of docs/metrics.md.
+ranking_weights = Table(
+    "ranking_weights",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("completion_weight", Double, nullable=False),
+    Column("on_time_weight", Double, nullable=False),
+    Column("satisfaction_weight", Double, nullable=False),
+    Column("min_appeals", Integer, nullable=False),
+    Column("changed_by", String(64), nullable=False),
+    Column("changed_at", _Time, nullable=False),
+)

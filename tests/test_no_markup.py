@@ -714,6 +714,8 @@ SWEEPS = {
     "alerts-view": ("alerts", {}, VIEW + ["district", "street", "department", "category", "channel"],
                     VIEW + ["district", "street", "department", "category", "channel"]),
     "alerts-custom": ("alerts", CUSTOM, ["from", "to"], ["from", "to"]),
+    "rankings-view": ("rankings", {}, VIEW + ["unit", "n", "league_sort", "league_sort_desc"], VIEW + ["unit", "n"]),
+    "rankings-custom": ("rankings", CUSTOM, ["from", "to"], ["from", "to"]),
 }
 
 
@@ -741,6 +743,8 @@ def test_hostile_url_parameters_show_as_text(run, city, sweep, k):
     ("case", {"id": "APPEAL"}, "city", [CATEGORY, SUMMARY, ADDRESS, NAME, STREET]),
     ("alerts", {"region": "DISTRICT", "department": "DEPARTMENT"}, "city", [DISTRICT, DEPARTMENT]),
     ("alerts", {"region": "STREET"}, "city", [STREET]),
+    ("rankings", {"region": "DISTRICT", "period": "all"}, "city", [DISTRICT, STREET]),
+    ("rankings", {"region": "DISTRICT", "period": "all", "unit": "department"}, "city", [DISTRICT, DEPARTMENT]),
     ("audit", {}, "admin", []),
 ])
 def test_hostile_names_and_texts_in_the_data_show_as_text(run, city, page, params, role, expected):

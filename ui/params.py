@@ -37,6 +37,7 @@ CUSTOM = "custom"
 
 # the URL path of each page (see app.py)
 PAGES = {"big_screen": "", "region": "region", "alerts": "alerts", "cases": "cases", "case": "case"}
+PAGES["rankings"] = "rankings"
 
 
 @dataclass(frozen=True)

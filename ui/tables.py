@@ -89,15 +89,26 @@ class Link:
     url: str
 
 
+@dataclass(frozen=True)
+class Marked:
+    """A cell shown as ``text`` with a CSS class (``css``: e.g. ``better``, ``worse``), sorted by ``key``."""
+
+    text: str
+    css: str = ""
+    key: float | None = None
+
+
 def _missing(value) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
 def _cell(value, link_text: str | None, write=None) -> str:
-    if write is not None and not isinstance(value, Link) and link_text is None:
+    if write is not None and not isinstance(value, (Link, Marked)) and link_text is None:
         return html.escape(write(value))  # the column's formatter (ui/format.py): "96.7%", "1,234", "—"
     if isinstance(value, Link):
         return f'<a href="{html.escape(value.url)}" target="_self">{html.escape(value.text)}</a>'
+    if isinstance(value, Marked):
+        return f'<span class="{html.escape(value.css)}">{html.escape(value.text)}</span>'
     if link_text is not None:
         if _missing(value) or value == "":
             return ""
@@ -120,6 +131,8 @@ def _clipped(cell: str) -> str:
 def _sort_key(value):
     if isinstance(value, Link):
         return value.text
+    if isinstance(value, Marked):
+        return float("nan") if value.key is None else value.key
     return value
 
 
