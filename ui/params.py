@@ -36,7 +36,8 @@ DEFAULT_PERIOD = "30d"
 CUSTOM = "custom"
 
 # the URL path of each page (see app.py)
-PAGES = {"big_screen": "", "region": "region", "alerts": "alerts", "cases": "cases", "case": "case"}
+PAGES = {"big_screen": "", "region": "region", "alerts": "alerts", "cases": "cases", "case": "case",
+         "snapshots": "snapshots"}
 
 
 @dataclass(frozen=True)
