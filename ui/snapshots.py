@@ -23,6 +23,7 @@ from . import charts, region, tables, theme, widgets
 from . import format as fmt
 from .cases import figure_url
 from .params import ViewParams, link
+from .region import metric_change
 from .text import plain
 
 FLASH_KEY = "snapshot_flash"
@@ -226,7 +227,7 @@ def tiles(figures: MeetingFigures, view: ViewParams) -> None:
                   f"同比：{notes.get('last_year_label') or '去年同期'}（{WRITE[kind](row['last_year'])}）。")
         with column.container(key=f"tile-{ind}"):
             st.metric(plain(label), plain(WRITE[kind](row["value"])), help=plain(helper),
-                      **region.metric_change(ind, mom, "环比"))
+                      **metric_change(ind, mom, "环比"))
             shown = [_change_note("同比", yoy, figures, "last_year")]
             if mom is None:
                 shown.insert(0, _change_note("环比", mom, figures, "previous"))
