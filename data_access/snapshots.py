@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete as sql_delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import meeting, schema
 from .auth import _audit_row, _now
@@ -89,7 +90,10 @@ def table(engine: Engine):
     """``snapshots``, created on first use in a database that predates it."""
     key = engine.url.render_as_string(hide_password=True)
     if key not in _READY:
-        _t.create(engine, checkfirst=True)
+        try:
+            _t.create(engine, checkfirst=True)
+        except SQLAlchemyError as exc:  # a read-only source (a city's views): no place for snapshots
+            raise SnapshotError(f"诉求数据库中没有快照表，且无法创建（数据库账号可能只读）：{type(exc).__name__}") from exc
         _READY.add(key)
     return _t
 

@@ -145,8 +145,12 @@ def freeze_form(key, view: ViewParams, moment) -> None:
 
 def listing(key) -> None:
     """The snapshots the person may see (their region's and below), with delete for creator and admins."""
-    rows = cached.snapshot_list(key)
     widgets.panel_title("已冻结的快照", "本辖区内，最新在前")
+    try:
+        rows = cached.snapshot_list(key)
+    except SnapshotError as exc:
+        st.warning(plain(exc))
+        return
     if not rows:
         widgets.empty_state("还没有冻结的快照。", "填写上方表单并点击“冻结”。")
         return
