@@ -197,8 +197,7 @@ def opened(key, ident: str) -> None:
     st.html(f'<div class="data-banner frozen">冻结快照 · {html.escape(info.name)} · 截至 '
             f'{fmt.stamp(figures.as_of, seconds=True)} · 冻结于 {fmt.stamp(info.created_at, seconds=True)}</div>')
     st.html(f'<div class="snap-meta">范围 <b>{html.escape(figures.scope_name)}</b> · 统计周期 '
-            f'<b>{html.escape(figures.period_label)}</b>（{fmt.stamp(figures.period_start)} 至 '
-            f'{fmt.stamp(figures.period_end)}） · 冻结人 {html.escape(info.created_by)} · '
+            f'<b>{html.escape(figures.period_label)}</b>（{html.escape(figures.period.label())}） · 冻结人 {html.escape(info.created_by)} · '
             f'数字为冻结时的计算结果，不随新数据或对旧工单的补录、更正而变化；“明细”按截至时点查询当前数据库 · '
             f'<a href="{html.escape(snapshot_url(info.id))}" target="_self">本快照链接</a> · '
             f'<a href="{link("snapshots")}" target="_self">全部快照</a></div>')
