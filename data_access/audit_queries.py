@@ -18,6 +18,7 @@ ACTIONS = {
     "user_reset_password": "重置密码",
     "kiosk_token_create": "生成大屏令牌", "kiosk_token_revoke": "吊销大屏令牌",
     "ranking_weights_set": "修改红黑榜权重",
+    "snapshot_freeze": "冻结会议快照", "snapshot_delete": "删除会议快照",
 }
 
 
@@ -63,7 +64,8 @@ PROFILE_FIELDS = {"display_name": "姓名", "unit": "单位", "role": "角色", 
 KNOWN_KEYS = {"kind", "rows", "file", "filters", "personal_data", "ip", "role", "via", "reason", "supervision_id",
               "level", "due_at", "department_code", "replaces", "on_time", "answer", "escalated_from",
               "from_level", "overdue_since", "sessions_ended", "label", "password", "locked_until",
-              "display_name", "unit", "completion", "on_time", "satisfaction", "min_appeals", "before"}
+              "display_name", "unit", "completion", "on_time", "satisfaction", "min_appeals", "before",
+              "name", "period", "period_label", "as_of", "scope_name", "created_by"}
 
 
 def target_text(action: str, target: str | None) -> str:
@@ -137,6 +139,15 @@ def describe(action: str, target: str | None, region_name: str | None, detail: s
         before = values.get("before")
         if isinstance(before, dict):
             parts.append(("原为默认值 " if before.get("source") == "default" else "原为 ") + _weights_text(before))
+    elif action in ("snapshot_freeze", "snapshot_delete"):
+        parts.append(f"{ACTIONS[action]} #{target or ''} “{values.get('name') or ''}”")
+        parts.append(region_name or values.get("scope_name") or "全域")
+        if values.get("period_label") or values.get("period"):
+            parts.append(str(values.get("period_label") or values.get("period")))
+        if values.get("as_of"):
+            parts.append(f"截至 {str(values['as_of'])[:16].replace('T', ' ')}")
+        if action == "snapshot_delete" and values.get("created_by"):
+            parts.append(f"创建人 {values['created_by']}")
     else:
         parts.append(f"{ACTIONS.get(action, action)} {target or ''}".strip())
         if values.get("role"):

@@ -1013,3 +1013,101 @@ def league(key: Token, scope: Scope, period: Period, as_of: dt.datetime, unit: s
     from . import rankings
 
     return rankings.league(_con(), scope, period, as_of, unit, weights)
+
+
+# ----------------------------------------------------------- meetings ---
+# A review meeting's figures (data_access/meeting.py) and their frozen snapshots (data_access/snapshots.py,
+# in the system of record). A snapshot is read, listed or deleted only by a person whose region contains its
+# scope; a wall screen reads none of them.
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=50)
+def meeting_figures(key: Token, scope: Scope, period: Period, as_of: dt.datetime):
+    """The figures of a review meeting, live (``meeting.figures``)."""
+    from . import meeting
+
+    return meeting.figures(_con(), scope, period, as_of, rules=time_limit_rules(key))
+
+
+def _snapshot_in_grant(key: Token, grant: access.Grant, info, ident) -> None:
+    if grant.is_whole:
+        return
+    if info is None or info.scope_code is None or not _contains(key, grant.region_code, info.scope_code):
+        raise access.NoAccess(f"快照 {str(ident)[:20]} 不存在，或不在本辖区。")
+
+
+def _snapshot_info(key: Token, grant: access.Grant, snapshot_id):
+    from . import snapshots
+
+    try:
+        found = snapshots.info(sor_engine(), snapshot_id)
+    except snapshots.SnapshotNotFound:
+        if not grant.is_whole:  # the same answer as for another region's snapshot: ids tell nothing
+            raise access.NoAccess(f"快照 {str(snapshot_id)[:20]} 不存在，或不在本辖区。") from None
+        raise
+    _snapshot_in_grant(key, grant, found, snapshot_id)
+    return found
+
+
+@_guarded
+def snapshot_list(key: Token) -> list:
+    """The snapshots whose scope lies within the person's region (all of them for the whole territory),
+    the newest first (``snapshots.SnapshotInfo``)."""
+    from . import snapshots
+
+    grant = current_grant()
+    return snapshots.list_snapshots(sor_engine(), within=grant.region_code,
+                                    contains=lambda outer, inner: _contains(key, outer, inner))
+
+
+@_guarded
+def snapshot(key: Token, snapshot_id: int):
+    """A snapshot with its figures as frozen (``snapshots.Snapshot``), when its scope lies within the person's
+    region; ``access.NoAccess`` otherwise."""
+    from . import snapshots
+
+    _snapshot_info(key, current_grant(), snapshot_id)
+    return snapshots.load(sor_engine(), snapshot_id)
+
+
+@_guarded
+def freeze_snapshot(key: Token, scope: Scope, period: Period, as_of: dt.datetime, name: str):
+    """Freeze the meeting's figures of ``scope`` and ``period`` at ``as_of`` as the signed-in person.
+
+    ``as_of`` may not be later than the start of the analytics store's last sync: rows committed after it
+    may be missing from the copy, and would change the figures."""
+    from . import snapshots
+
+    account = _account()
+    if account is None:
+        raise access.NoAccess("请先登录。")
+    synced = sync.status(_con()).last_success_at
+    data_time = synced.replace(microsecond=0) if synced is not None else None
+    if data_time is None or as_of > data_time:
+        raise snapshots.SnapshotError(
+            f"截至时间 {as_of:%Y-%m-%d %H:%M:%S} 晚于数据时间"
+            f"{'' if data_time is None else f' {data_time:%Y-%m-%d %H:%M:%S}'}，此后到达的工单还会改变这些数字，不能冻结")
+    figures = meeting_figures(key, scope, period, as_of)
+    return snapshots.store(sor_engine(), figures, name=name, created_by=account)
+
+
+@_guarded
+def may_delete_snapshot(info) -> bool:
+    """Whether the signed-in person may delete this snapshot: its creator, or an administrator."""
+    from . import snapshots
+
+    principal = _principal()
+    return principal is not None and snapshots.may_delete(info, principal.name, principal.role)
+
+
+@_guarded
+def delete_snapshot(key: Token, snapshot_id: int):
+    """Delete a snapshot within the person's region, for its creator or an administrator
+    (``snapshots.SnapshotRefused`` for anyone else)."""
+    from . import snapshots
+
+    _snapshot_info(key, current_grant(), snapshot_id)
+    principal = _principal()
+    if principal is None:
+        raise access.NoAccess("请先登录。")
+    return snapshots.delete(sor_engine(), snapshot_id, account=principal.name, role=principal.role)

@@ -14,6 +14,7 @@ Commands
   kiosk-token     read-only wall-screen tokens: create | revoke
   timezone        the city's time zone stored with the data: show | set ZONE
   weights         the 红黑榜's composite weights and minimum appeals: show, or --set them
+  snapshot        review-meeting snapshots (会议快照): freeze | list | show | delete
 
 Every command takes ``--db URL``; the default is the configured system of
 record (``APPEALS_DB_URL`` or ``.streamlit/secrets.toml``, else the SQLite
@@ -30,7 +31,7 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import cityzone, cli_auth
+from . import cityzone, cli_auth, cli_snapshots
 from .clock import local_now, to_local_naive
 from .config import load_settings, redact_url
 from .files import keep_private
@@ -171,6 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     db_arg(w)
 
     cli_auth.add_parsers(sub, db_arg)
+    cli_snapshots.add_parsers(sub, db_arg)
     return p
 
 
@@ -195,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                    "rules": _rules, "deadlines": _deadlines,
                    "import-regions": _import_regions, "import-appeals": _import_appeals,
                    "users": cli_auth.users, "kiosk-token": cli_auth.kiosk_token,
-                   "timezone": _timezone, "weights": _weights}[args.command]
+                   "timezone": _timezone, "weights": _weights,
+                   "snapshot": cli_snapshots.snapshot}[args.command]
         return handler(args, url, settings)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -266,6 +266,27 @@ kiosk_tokens = Table(
     Column("last_used_at", _Time),
 )
 
+# Frozen figures of a review meeting (会议快照, data_access/snapshots.py): the figures of a scope and period
+# judged at ``as_of``, computed once and stored as JSON (data_access.meeting.MeetingFigures), so that opening
+# one later shows exactly what was frozen. Never copied to the analytics store.
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),  # e.g. "10月讲评 · 铁东区"
+    Column("scope_code", String(32)),  # NULL: the whole territory
+    Column("scope_level", String(16), nullable=False),
+    Column("period_start", _Time, nullable=False),
+    Column("period_end", _Time, nullable=False),  # exclusive
+    Column("period_text", String(32), nullable=False),  # 2026-10, 2026-Q4, 2026-W44, 2026-10-05..2026-11-03
+    Column("period_label", String(64), nullable=False),  # 2026年10月
+    Column("as_of", _Time, nullable=False),
+    Column("created_by", String(64), nullable=False),  # the account that froze it
+    Column("created_at", _Time, nullable=False, index=True),
+    Column("format_version", Integer, nullable=False),  # data_access.meeting.FORMAT_VERSION
+    Column("payload", _LongText, nullable=False),  # MeetingFigures.to_json()
+)
+
 # Columns of ``appeals`` copied into the analytics store (everything but free text
 # that no aggregate needs is still copied: case lists read it from there).
 APPEAL_COLUMNS = tuple(c.name for c in appeals.columns)

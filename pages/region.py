@@ -16,7 +16,7 @@ from data_access import cached
 from ui import boot
 from data_access.queries import UnknownRegion
 from data_access.scope import LEVEL_LABELS, Period, Scope
-from ui import charts, params, region, theme, widgets
+from ui import charts, params, region, snapshots, theme, widgets
 from ui import format as fmt
 from ui.text import plain
 
@@ -68,6 +68,7 @@ def page() -> None:
         st.rerun()
 
     widgets.data_time(moment, fresh, kiosk=view.kiosk)
+    snapshots.freeze_link(scope, view)
     region.compared_tiles(key, scope, period, as_of, view, name)
 
     if level is None:

@@ -33,6 +33,7 @@ REFUSED = {
     "region": "/region?period=30d",
     "case": "/case?id=GD20260101000001",
     "audit": "/audit",
+    "snapshots": "/snapshots",
 }
 
 

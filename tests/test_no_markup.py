@@ -707,6 +707,9 @@ SWEEPS = {
                       ["category", "subcategory", "department"], ["category", "subcategory", "department"]),
     "cases-cluster": ("cases", {"figure": "received", "period": "all"}, ["cluster"], ["cluster"]),
     "cases-channel": ("cases", {"figure": "received", "period": "all"}, ["channel"], []),
+    "snapshots-view": ("snapshots", {}, VIEW, VIEW),
+    "snapshots-custom": ("snapshots", CUSTOM, ["from", "to"], ["from", "to"]),
+    "snapshots-id": ("snapshots", {}, ["id"], ["id"]),
     "cases-status": ("cases", {"figure": "received", "period": "all"}, ["status"], []),
     "cases-child": ("cases", {"figure": "received", "period": "all"}, ["child"], []),
     "case-id": ("case", {}, ["id"], ["id"]),
@@ -746,6 +749,7 @@ def test_hostile_url_parameters_show_as_text(run, city, sweep, k):
     ("rankings", {"region": "DISTRICT", "period": "all"}, "city", [DISTRICT, STREET]),
     ("rankings", {"region": "DISTRICT", "period": "all", "unit": "department"}, "city", [DISTRICT, DEPARTMENT]),
     ("audit", {}, "admin", []),
+    ("snapshots", {"region": "DISTRICT", "period": "all"}, "city", [DISTRICT]),
 ])
 def test_hostile_names_and_texts_in_the_data_show_as_text(run, city, page, params, role, expected):
     names = {"DISTRICT": city["district"], "STREET": city["street"], "GRID": city["grid"],
@@ -754,3 +758,27 @@ def test_hostile_names_and_texts_in_the_data_show_as_text(run, city, page, param
     read = check_page(at)
     for value in expected:
         assert value in read, (value, read[:3000])
+
+
+def test_a_snapshot_of_hostile_names_shows_them_as_text(run, city, tmp_path):
+    """A snapshot keeps the names it was frozen with (and its own name, typed by a person): its page and
+    the list show them as their characters."""
+    from data_access import analytics, snapshots, sync
+    from data_access.scope import Period, Scope
+
+    engine = make_engine(city["env"]["APPEALS_DB_URL"])
+    con = analytics.open_store(str(tmp_path / "copy.duckdb"))
+    try:
+        sync.sync(engine, con, timezone=CITY_TZ)
+        as_of = local_now(CITY_TZ).replace(microsecond=0)
+        period = Period.days(as_of.date() - dt.timedelta(days=40), as_of.date() - dt.timedelta(days=1))
+        made = snapshots.freeze(engine, con, Scope(city["district"], "district"), period, as_of,
+                                name=PAYLOADS[0] + PAYLOADS[2], created_by=NAME)
+    finally:
+        con.close()
+        engine.dispose()
+    read = check_page(run("snapshots", id=str(made.info.id)))
+    for value in (PAYLOADS[0] + PAYLOADS[2], DISTRICT, STREET, CATEGORY, NAME):
+        assert value in read, (value, read[:3000])
+    read = check_page(run("snapshots"))
+    assert PAYLOADS[0] + PAYLOADS[2] in read and DISTRICT in read

@@ -32,7 +32,8 @@ CODE = re.compile(r"(?<![\d.])(21\d{4}(?:\d{3}){0,3})(?![\d.\-])")
 APPEAL = re.compile(r"GD\d{14}")
 PAGES = {"big_screen": "pages/big_screen.py", "region": "pages/region.py", "alerts": "pages/alerts.py",
          "cases": "pages/cases.py", "case": "pages/case.py", "audit": "pages/audit.py",
-         "rankings": "pages/rankings.py"}
+         "rankings": "pages/rankings.py",
+         "snapshots": "pages/snapshots.py"}
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,7 @@ def _audit(engine, action: str, actor: str | None = None) -> list[dict]:
 # ----------------------------------------------------------- signing in ---
 
 @pytest.mark.attack("jurisdiction")
-@pytest.mark.parametrize("page", ["big_screen", "region", "alerts", "cases", "case", "audit", "rankings"])
+@pytest.mark.parametrize("page", ["big_screen", "region", "alerts", "cases", "case", "audit", "rankings", "snapshots"])
 def test_nothing_shows_before_signing_in(app, page):
     at = app(page, figure="received", id="GD20260101000001")
     assert {b.label for b in at.button} >= {"登录"}
@@ -229,6 +230,7 @@ PAGE_PARAMS = {
     "rankings": [{}, {"unit": "department"}],
     "cases": [{"figure": "received", "period": "all"}, {"figure": "overdue_open", "period": "all"},
               {"figure": "received", "period": "all", "child": "210302002"}],
+    "snapshots": [{}],
 }
 
 

@@ -38,6 +38,7 @@ CUSTOM = "custom"
 # the URL path of each page (see app.py)
 PAGES = {"big_screen": "", "region": "region", "alerts": "alerts", "cases": "cases", "case": "case"}
 PAGES["rankings"] = "rankings"
+PAGES["snapshots"] = "snapshots"
 
 
 @dataclass(frozen=True)
