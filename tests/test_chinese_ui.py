@@ -14,7 +14,7 @@ from tests.conftest import ROOT, sign_in
 # what may be written in Latin letters on a Chinese screen: file formats, ids and codes (GD2026…, W21030…)
 ALLOWED = {"CSV", "Excel", "GCJ", "WGS", "ID"}
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
-PAGES = ["big_screen.py", "region.py", "alerts.py", "cases.py", "audit.py"]
+PAGES = ["big_screen.py", "region.py", "alerts.py", "cases.py", "audit.py", "compare.py"]
 
 
 def _text_of_html(value: str) -> str:
