@@ -31,7 +31,7 @@ MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 CODE = re.compile(r"(?<![\d.])(21\d{4}(?:\d{3}){0,3})(?![\d.\-])")
 APPEAL = re.compile(r"GD\d{14}")
 PAGES = {"big_screen": "pages/big_screen.py", "region": "pages/region.py", "alerts": "pages/alerts.py",
-         "cases": "pages/cases.py", "case": "pages/case.py", "audit": "pages/audit.py"}
+         "cases": "pages/cases.py", "case": "pages/case.py", "audit": "pages/audit.py", "compare": "pages/compare.py"}
 
 
 @pytest.fixture(scope="module")
@@ -227,6 +227,7 @@ PAGE_PARAMS = {
     "big_screen": [{}], "region": [{}], "alerts": [{}, {"district": "210303"}, {"street": "210302002"}],
     "cases": [{"figure": "received", "period": "all"}, {"figure": "overdue_open", "period": "all"},
               {"figure": "received", "period": "all", "child": "210302002"}],
+    "compare": [{}],
 }
 
 
