@@ -19,6 +19,7 @@ kiosk = principal is None or principal.is_kiosk or st.query_params.get("kiosk", 
 pages = [
     st.Page("pages/big_screen.py", title="指挥大屏", icon=":material/tv:", url_path="big-screen", default=True),
     st.Page("pages/region.py", title="区域下钻", icon=":material/map:", url_path="region"),
+    st.Page("pages/compare.py", title="两期对比", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("pages/rankings.py", title="红黑榜", icon=":material/leaderboard:", url_path="rankings"),
     st.Page("pages/alerts.py", title="超期预警与督办", icon=":material/notification_important:", url_path="alerts"),
     st.Page("pages/cases.py", title="工单列表", icon=":material/list_alt:", url_path="cases"),

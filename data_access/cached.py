@@ -733,6 +733,41 @@ def comparison(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> 
 
 @_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def earlier_periods(key: Token, period: Period, as_of: dt.datetime) -> dict:
+    """The periods 环比 and 同比 compare with, each with its moment, or None (``compare.earlier_periods``)."""
+    from . import compare
+
+    return compare.earlier_periods(_con(), period, as_of)
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
+def previous_kpis(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.Series | None:
+    from . import compare
+
+    return compare.previous_kpis(_con(), scope, period, as_of)
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=200)
+def two_period_counts(key: Token, scope: Scope, a: Period, as_of: dt.datetime, b: Period, b_as_of: dt.datetime,
+                      by: str) -> pd.DataFrame:
+    """Appeals received in A (judged at ``as_of``) and in B (at ``b_as_of``) per category or child region."""
+    from . import two_periods
+
+    return two_periods.counts_by(_con(), scope, a, as_of, b, b_as_of, by)
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=50)
+def data_span(key: Token) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The first and the newest appeal of the whole store: the span the period pickers offer (the data
+    source's own extent, the same for every viewer, like ``feed``)."""
+    return queries.data_range(_con(), Scope.whole())
+
+
+@_guarded
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=500)
 def department_stats(key: Token, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
     return queries.department_stats(_con(), scope, period, as_of)
 

@@ -1,4 +1,5 @@
-"""Comparisons for a region's figures: with its parent's average, and with the same period a year earlier."""
+"""Comparisons for a region's figures: with its parent's average, with the period before (环比), and with the
+same period a year earlier (同比)."""
 
 from __future__ import annotations
 
@@ -65,14 +66,50 @@ def previous_period(period: Period, as_of: dt.datetime) -> tuple[Period, dt.date
     return earlier, earlier.end + (as_of - period.end)
 
 
+def judged_like(earlier: Period, period: Period, as_of: dt.datetime) -> dt.datetime:
+    """The moment to judge ``earlier`` at when ``period`` is judged at ``as_of``: as far from its end as
+    ``as_of`` is from ``period``'s (the rule of ``previous_period``), and never later than ``as_of``."""
+    return min(as_of, earlier.end + (as_of - period.end))
+
+
+def covered(first: dt.datetime | None, period: Period, moment: dt.datetime) -> bool:
+    """True when the data can speak for ``period`` judged at ``moment``: they begin no later than the period
+    does (a period that starts before the first appeal would count the days before the data as empty days),
+    and the period has begun by the moment."""
+    return first is not None and period.start is not None and first <= period.start and moment > period.start
+
+
+def earlier_periods(conn, period: Period, as_of: dt.datetime) -> dict[str, tuple[Period, dt.datetime] | None]:
+    """The periods a comparison looks at, each with the moment it is judged at: ``previous`` (环比,
+    ``previous_period``) and ``last_year`` (同比: the same period a year earlier, judged a year earlier).
+    None for one that cannot be compared: the period is open-ended, or the earlier one lies (partly) before
+    the data begin, where a count would be a fake 0."""
+    first, _ = queries.data_range(conn, Scope.whole())
+    found = {"previous": previous_period(period, as_of), "last_year": None}
+    shifted = shift_period(period)
+    if shifted is not None:
+        found["last_year"] = (shifted, year_earlier(as_of))
+    return {name: pair if pair is not None and covered(first, *pair) else None for name, pair in found.items()}
+
+
+def previous_kpis(conn, scope: Scope, period: Period, as_of: dt.datetime) -> pd.Series | None:
+    """The scope's figures in the period before (环比, judged at ``previous_period``'s moment); None when that
+    period cannot be compared (``earlier_periods``)."""
+    pair = earlier_periods(conn, period, as_of)["previous"]
+    return None if pair is None else queries.kpis(conn, scope, *pair)
+
+
 def comparison(conn, scope: Scope, period: Period, as_of: dt.datetime) -> pd.DataFrame:
-    """Per indicator: the region's value, its parent's average, and last year's value.
+    """Per indicator: the region's value, its parent's average, the previous period's value (环比) and last
+    year's value (同比).
 
     The parent's average of a count is the parent's count divided by the number
     of regions at this region's level under the parent (the mean sibling); of a
     rate or 每万人诉求量, the parent's own figure (which weighs every appeal
-    equally). Without a parent (the whole territory), a bounded period, or data
-    covering all of last year's period, the comparison is None.
+    equally). Without a parent (the whole territory) the parent's column is
+    None; without an earlier period the data cover (an open-ended period, or
+    one that lies before the data begin: ``earlier_periods``), the previous or
+    last year's column is None.
     """
     own = queries.kpis(conn, scope, period, as_of)
     parent_row, siblings = None, None
@@ -82,11 +119,8 @@ def comparison(conn, scope: Scope, period: Period, as_of: dt.datetime) -> pd.Dat
             parent = queries.resolve_scope(conn, str(info["parent_code"]))
             parent_row = queries.kpis(conn, parent, period, as_of)
             siblings = queries.level_counts(conn, parent).get(scope.level, 0) or None
-    earlier = shift_period(period)
-    first, _ = queries.data_range(conn, Scope.whole())
-    if earlier is not None and (first is None or first > earlier.start):
-        earlier = None  # last year's period lies (partly) before the data begin: no honest comparison
-    last = queries.kpis(conn, scope, earlier, year_earlier(as_of)) if earlier is not None else None
+    earlier = earlier_periods(conn, period, as_of)
+    before = {name: None if pair is None else queries.kpis(conn, scope, *pair) for name, pair in earlier.items()}
     rows = []
     for key in COMPARED:
         parent_value = None
@@ -95,5 +129,5 @@ def comparison(conn, scope: Scope, period: Period, as_of: dt.datetime) -> pd.Dat
             if key in COUNTS and parent_value is not None:
                 parent_value = parent_value / siblings if siblings else None
         rows.append({"indicator": key, "value": own[key], "parent": parent_value,
-                     "last_year": None if last is None else last[key]})
-    return pd.DataFrame(rows).set_index("indicator")
+                     **{name: None if row is None else row[key] for name, row in before.items()}})
+    return pd.DataFrame(rows, columns=["indicator", "value", "parent", "previous", "last_year"]).set_index("indicator")

@@ -15,7 +15,7 @@ import streamlit as st
 from data_access import cached
 from data_access.queries import UnknownRegion
 from ui import alerts as ui
-from ui import boot, params, theme, widgets
+from ui import boot, params, periods, theme, widgets
 from ui import supervision as supervise
 from ui.text import plain
 
@@ -47,8 +47,10 @@ def page() -> None:
     name = cached.region(key, scope.code)["name"] if scope.code else "全域"
     period = view.resolve_period(as_of.date())
 
-    st.html(f'<p class="screen-title">超期预警与督办<small> · {html.escape(name)} · 受理时间 {view.period_label()} · '
-            f'截至 {as_of:%Y-%m-%d %H:%M}</small></p><div class="times-line">{widgets.times_line(moment, fresh)}</div>')
+    st.html(f'<p class="screen-title">超期预警与督办<small> · {html.escape(name)} · '
+            f'{html.escape(periods.label(view, period, as_of).replace("统计周期", "统计周期（按受理时间）", 1))}</small></p>'
+            f'<div class="times-line">{widgets.times_line(moment, fresh)}</div>')
+    periods.picker(view, moment, fresh, key="alerts", show_label=False)
     widgets.data_time(moment, fresh, kiosk=view.kiosk)
     filters = ui.filter_bar(key, scope, as_of)
     frozen = tuple(sorted(filters.items()))

@@ -17,7 +17,7 @@ from data_access import alerts, cached
 from ui import boot
 from data_access.queries import UnknownRegion
 from data_access.scope import Period
-from ui import auth, charts, maps, params, region, tables, theme, widgets
+from ui import auth, charts, maps, params, periods, region, tables, theme, widgets
 from ui.cases import figure_url
 from ui import format as fmt
 from ui.text import plain
@@ -53,16 +53,22 @@ def screen() -> None:
     period = view.resolve_period(today)
     period_label = view.period_label()
 
-    head, pick = st.container(key="screen-head").columns([5, 2], vertical_alignment="center")
-    with head:
-        widgets.header(f"{scope_name} · 党群一张网诉求指挥中心", scope_name, fresh, cfg.timezone, moment=moment)
-    chosen = pick.segmented_control("时间范围", list(params.PERIOD_LABELS),
-                                    default=view.period if view.period in params.PERIOD_LABELS else None,
-                                    format_func=params.PERIOD_LABELS.get, key="period_pick",
-                                    label_visibility="collapsed")
-    if chosen and chosen != view.period:
-        params.set_period(chosen)
-        st.rerun()
+    wall = view.kiosk or cached.current_grant().screen_only
+    if wall:  # a wall: the rolling periods only, beside the title
+        head, pick = st.container(key="screen-head").columns([5, 2], vertical_alignment="center")
+        with head:
+            widgets.header(f"{scope_name} · 党群一张网诉求指挥中心", scope_name, fresh, cfg.timezone, moment=moment)
+        chosen = pick.segmented_control("时间范围", list(params.PERIOD_LABELS),
+                                        default=view.period if view.period in params.PERIOD_LABELS else None,
+                                        format_func=params.PERIOD_LABELS.get, key="period_pick",
+                                        label_visibility="collapsed")
+        if chosen and chosen != view.period:
+            params.set_period(chosen)
+            st.rerun()
+    else:  # staff: any period and any moment, stated in one line
+        with st.container(key="screen-head"):
+            widgets.header(f"{scope_name} · 党群一张网诉求指挥中心", scope_name, fresh, cfg.timezone, moment=moment)
+        periods.picker(view, moment, fresh, key="screen")
 
     widgets.data_time(moment, fresh, kiosk=view.kiosk)
     banner = 46 if (moment.historical or moment.silent_for is not None) else 0  # the screen still fits 1080 px
@@ -89,13 +95,25 @@ def screen() -> None:
         ("overdue", tables.STOCK_OVERDUE_TILE, fmt.count(stock["overdue_open"]), "overdue_open", "全部在办"),
         ("duesoon", "临期 · 全部在办", fmt.count(stock["due_soon_open"]), "due_soon_open", "全部在办"),
     ]
+    # staff see each period's tile against the period before (环比): yesterday, the same days before this
+    # month's, the period before the chosen one (compare.previous_period); a stock of open appeals has none
+    earlier = {} if wall else {
+        "today": (Period.preset("today", today), day), "month": (Period.preset("month", today), month),
+        **{t: (period, chosen_kpis) for t in ("completion", "ontime", "satisfaction", "ingrid")}}
     for column, (tkey, label, value, ind, plabel) in zip(st.columns(len(tiles)), tiles):
-        url = None
+        url, change, help_text = None, None, widgets.indicator_help(ind, plabel, scope_name, as_of)
         if not view.kiosk:  # staff can open the appeals behind every tile
             figure, list_period = lists.get(tkey, (ind, None))
             url = figure_url(figure, view, as_of, region=scope.code,
                              period={"period": list_period} if list_period else None)
-        widgets.tile(column, tkey, label, value, widgets.indicator_help(ind, plabel, scope_name, as_of), url)
+        if tkey in earlier:
+            tile_period, now = earlier[tkey]
+            before = cached.previous_kpis(key, scope, tile_period, as_of)
+            kind = "rate" if ind.endswith("_rate") else "count"
+            change = (ind, region.delta(kind, now[ind], None if before is None else before[ind]), "环比",
+                      before is None)
+            help_text += region.comparison_note(cached.earlier_periods(key, tile_period, as_of), ("previous",))
+        widgets.tile(column, tkey, label, value, help_text, url, change)
 
     # -- panels around the map ---------------------------------------------
     left, centre, right = st.container(key="screen-panels").columns([1.05, 2.5, 1.25])

@@ -14,7 +14,7 @@ import streamlit as st
 from data_access import cached
 from data_access.cases import CaseRequestError
 from data_access.queries import UnknownRegion
-from ui import boot, params, tables, theme, widgets
+from ui import boot, params, periods, tables, theme, widgets
 from ui import cases as ui
 from ui import format as fmt
 from ui.text import plain
@@ -67,6 +67,7 @@ def page() -> None:
         page_no = n_pages
 
     ui.title(req, scope_name, view, as_of, n)
+    periods.picker(view, moment, fresh, key="cases", show_label=False)
     rows = cached.case_list(key, scope, period, as_of, req.figure, part=req.part, filters=req.filters,
                             sort=req.sort, descending=req.descending, offset=(page_no - 1) * ui.PAGE_SIZE,
                             limit=ui.PAGE_SIZE, show_personal=show_personal)

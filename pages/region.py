@@ -16,7 +16,7 @@ from data_access import cached
 from ui import boot
 from data_access.queries import UnknownRegion
 from data_access.scope import LEVEL_LABELS, Period, Scope
-from ui import charts, params, region, snapshots, theme, widgets
+from ui import charts, params, periods, region, snapshots, theme, widgets
 from ui import format as fmt
 from ui.text import plain
 
@@ -37,7 +37,7 @@ def page() -> None:
     for problem in view.problems:
         st.warning(plain(problem))
     try:
-        scope = cached.resolve_scope(key, view.region or single_root(key))
+        scope = cached.resolve_scope(key, view.region or region.default_region(key))
     except UnknownRegion:
         st.error(f"区域代码 {plain(view.region)} 不存在。")
         st.page_link(params.link("region", **view.carried()), label="返回全域", icon=":material/arrow_back:")
@@ -50,16 +50,13 @@ def page() -> None:
         metric = region.DEFAULT_METRIC
 
     region.breadcrumbs(key, scope, view)
-    head, pick_period, pick_metric = st.columns([4, 3, 2], vertical_alignment="bottom")
+    head, pick_metric = st.columns([6, 2], vertical_alignment="bottom")
     level_label = LEVEL_LABELS[scope.level]
-    head.html(f'<p class="screen-title">{html.escape(name)}<small> · {level_label} · {view.period_label()} · '
-              f'截至 {fmt.stamp(as_of)}</small></p><div class="times-line">{widgets.times_line(moment, fresh)}</div>')
-    chosen = pick_period.segmented_control("时间范围", list(params.PERIOD_LABELS),
-                                           default=view.period if view.period in params.PERIOD_LABELS else None,
-                                           format_func=params.PERIOD_LABELS.get, key="region_period")
-    if chosen and chosen != view.period:
-        params.set_period(chosen)
-        st.rerun()
+    head.html(f'<p class="screen-title">{html.escape(name)}<small> · {level_label} · '
+              f'{html.escape(periods.label(view, period, as_of))}</small></p>'
+              f'<div class="times-line">{widgets.times_line(moment, fresh)} · '
+              f'<a href="{html.escape(compare_link(scope))}" target="_self">两期对比 ›</a></div>')
+    periods.picker(view, moment, fresh, key="region", show_label=False)
     level = region.child_level(key, scope)
     picked_metric = metric if level is None else pick_metric.selectbox("地图指标", list(region.MAP_METRICS), index=list(region.MAP_METRICS)
                                           .index(metric), format_func=lambda m: region.MAP_METRICS[m][0])
@@ -100,13 +97,9 @@ def page() -> None:
     region.department_table(key, scope, period, as_of, view)
 
 
-def single_root(key) -> str | None:
-    """A territory with one top region (a city) starts at it rather than at a one-child "whole".
-    A person bound to a region starts at their own (None: the grant's region)."""
-    if not cached.current_grant().is_whole:
-        return None
-    roots = cached.top_regions(key)
-    return str(roots["code"].iloc[0]) if len(roots) == 1 else None
+def compare_link(scope: Scope) -> str:
+    """This region's two periods side by side (/compare), starting from the period shown here."""
+    return params.link("compare", **({"region": scope.code} if scope.code else {}), **view.carried())
 
 
 def go_to(code: str) -> None:

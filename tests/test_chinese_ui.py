@@ -15,7 +15,7 @@ from tests.conftest import ROOT, sign_in
 # and words Chinese itself writes in Latin letters, as the demo's appeals do (金鼎KTV, data_access/seed/people.py)
 ALLOWED = {"CSV", "Excel", "GCJ", "WGS", "ID", "KTV"}
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
-PAGES = ["big_screen.py", "region.py", "alerts.py", "cases.py", "audit.py", "rankings.py", "snapshots.py"]
+PAGES = ["big_screen.py", "region.py", "alerts.py", "cases.py", "audit.py", "rankings.py", "snapshots.py", "compare.py"]
 
 
 def _text_of_html(value: str) -> str:

@@ -33,7 +33,7 @@ APPEAL = re.compile(r"GD\d{14}")
 PAGES = {"big_screen": "pages/big_screen.py", "region": "pages/region.py", "alerts": "pages/alerts.py",
          "cases": "pages/cases.py", "case": "pages/case.py", "audit": "pages/audit.py",
          "rankings": "pages/rankings.py",
-         "snapshots": "pages/snapshots.py"}
+         "snapshots": "pages/snapshots.py", "compare": "pages/compare.py"}
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +231,7 @@ PAGE_PARAMS = {
     "cases": [{"figure": "received", "period": "all"}, {"figure": "overdue_open", "period": "all"},
               {"figure": "received", "period": "all", "child": "210302002"}],
     "snapshots": [{}],
+    "compare": [{}],
 }
 
 

@@ -3,8 +3,10 @@
 Every page reads the same parameters:
 
 * ``region``: a region code (default: the whole territory);
-* ``period``: a preset (today, 7d, 30d, month, year, all) or ``custom`` with
-  ``from`` and ``to`` (dates, both included);
+* ``period``: a preset (today, 7d, 30d, month, year, all), a calendar period
+  as a meeting names it (``2026-10-15`` a day, ``2026-W44`` an ISO week,
+  ``2026-10`` a month, ``2026-Q4`` a quarter, ``2026`` a year), or ``custom``
+  with ``from`` and ``to`` (dates, both included);
 * ``as_of``: a past moment to judge the figures at (default: the data's time);
 * ``kiosk``: hide menus (big screens).
 
@@ -20,7 +22,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from data_access.clock import END_OF_TIME, FIRST_TIME
-from data_access.scope import PERIOD_PRESETS, Period
+from data_access.scope import PERIOD_PRESETS, Period, calendar_kind, calendar_label
 
 PERIOD_LABELS = {
     "today": "今日",
@@ -35,10 +37,14 @@ assert set(PERIOD_LABELS) == set(PERIOD_PRESETS)
 DEFAULT_PERIOD = "30d"
 CUSTOM = "custom"
 
+# how a calendar period is written in the URL, for the messages about a bad one
+CALENDAR_EXAMPLES = "2026-10-15（日）、2026-W44（周）、2026-10（月）、2026-Q4（季）、2026（年）"
+
 # the URL path of each page (see app.py)
 PAGES = {"big_screen": "", "region": "region", "alerts": "alerts", "cases": "cases", "case": "case"}
 PAGES["rankings"] = "rankings"
 PAGES["snapshots"] = "snapshots"
+PAGES["compare"] = "compare"
 
 
 @dataclass(frozen=True)
@@ -53,23 +59,15 @@ class ViewParams:
     kiosk_value: str = "1"  # the URL's kiosk value as given: a wall screen's token is carried on its links
 
     def resolve_period(self, today: dt.date) -> Period:
-        if self.period == CUSTOM:
-            if isinstance(self.date_from, dt.datetime):  # an exact window, both ends included (to the second)
-                return Period(self.date_from, self.date_to + dt.timedelta(seconds=1))
-            return Period.days(self.date_from, self.date_to)
-        return Period.preset(self.period, today)
+        """The period: a preset counted back from ``today``, a calendar period, or the custom dates."""
+        return resolve(self.period, self.date_from, self.date_to, today)
 
     def period_label(self) -> str:
-        if self.period == CUSTOM:
-            shape = "%Y-%m-%d %H:%M" if isinstance(self.date_from, dt.datetime) else "%Y-%m-%d"
-            return f"{self.date_from:{shape}} 至 {self.date_to:{shape}}"
-        return PERIOD_LABELS[self.period]
+        return label(self.period, self.date_from, self.date_to)
 
     def carried(self) -> dict[str, str]:
         """The parameters a link to another view keeps: period, as-of, kiosk."""
-        out = {"period": self.period}
-        if self.period == CUSTOM:
-            out.update({"from": self.date_from.isoformat(), "to": self.date_to.isoformat()})
+        out = url_params(self.period, self.date_from, self.date_to)
         if self.as_of is not None:
             out["as_of"] = self.as_of.isoformat()
         if self.kiosk:
@@ -96,28 +94,47 @@ def _within(value: dt.date | dt.datetime) -> bool:
 SPAN = f"{FIRST_TIME:%Y-%m-%d} 至 {END_OF_TIME - dt.timedelta(days=1):%Y-%m-%d}"
 
 
-def read() -> ViewParams:
-    qp = st.query_params
+def read_period(qp, key: str = "period", from_key: str = "from", to_key: str = "to",
+                default: str = DEFAULT_PERIOD, words: tuple[str, ...] = (), default_label: str | None = None
+                ) -> tuple[str, dt.date | None, dt.date | None, list[str]]:
+    """A period from the URL: (period, from, to, problems). A value that makes no sense is named in
+    ``problems`` (a sentence for the screen) and ``default`` is used instead. ``words``: other values the
+    caller accepts as they are (the comparison page's ``prev`` and ``yoy``); ``default_label``: the default's name
+    in those sentences (a preset's own by default)."""
     problems = []
-    period = qp.get("period", DEFAULT_PERIOD)
+    period = str(qp.get(key, default)).strip()
     date_from = date_to = None
+    fallback = default_label or PERIOD_LABELS.get(default, default)
     if period == CUSTOM:
-        date_from, date_to = _date(qp.get("from")), _date(qp.get("to"))
+        date_from, date_to = _date(qp.get(from_key)), _date(qp.get(to_key))
         if (date_from is None or date_to is None
                 or isinstance(date_from, dt.datetime) != isinstance(date_to, dt.datetime)):
-            problems.append(f"自定义时间段需要有效的起止日期（from={qp.get('from', '')[:20]}，"
-                            f"to={qp.get('to', '')[:20]}，格式如 2026-01-31），已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
-            period = DEFAULT_PERIOD
+            problems.append(f"自定义时间段需要有效的起止日期（{from_key}={qp.get(from_key, '')[:20]}，"
+                            f"{to_key}={qp.get(to_key, '')[:20]}，格式如 2026-01-31），已改为{fallback}")
+            period, date_from, date_to = default, None, None
         elif not (_within(date_from) and _within(date_to)):
-            problems.append(f"时间段 {qp.get('from', '')[:20]} 至 {qp.get('to', '')[:20]} 超出可显示的日期范围"
-                            f"（{SPAN}），已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
-            period, date_from, date_to = DEFAULT_PERIOD, None, None
+            problems.append(f"时间段 {qp.get(from_key, '')[:20]} 至 {qp.get(to_key, '')[:20]} 超出可显示的日期范围"
+                            f"（{SPAN}），已改为{fallback}")
+            period, date_from, date_to = default, None, None
         elif date_to < date_from:
-            problems.append(f"时间段的结束日期 {date_to} 早于开始日期 {date_from}，已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
-            period, date_from, date_to = DEFAULT_PERIOD, None, None
-    elif period not in PERIOD_LABELS:
-        problems.append(f"未知的时间范围 “{period[:40]}”，已改为{PERIOD_LABELS[DEFAULT_PERIOD]}")
-        period = DEFAULT_PERIOD
+            problems.append(f"时间段的结束日期 {date_to} 早于开始日期 {date_from}，已改为{fallback}")
+            period, date_from, date_to = default, None, None
+    elif period not in PERIOD_LABELS and period != default and period not in words:
+        try:
+            bounds = Period.calendar(period)
+        except ValueError:
+            problems.append(f"未知的时间范围 “{period[:40]}”（日历周期的写法如 {CALENDAR_EXAMPLES}），已改为{fallback}")
+            period = default
+        else:
+            if not (_within(bounds.start) and _within(bounds.end - dt.timedelta(days=1))):
+                problems.append(f"时间范围 “{period[:40]}” 超出可显示的日期范围（{SPAN}），已改为{fallback}")
+                period = default
+    return period, date_from, date_to, problems
+
+
+def read() -> ViewParams:
+    qp = st.query_params
+    period, date_from, date_to, problems = read_period(qp)
     region = qp.get("region") or None
     if region is not None and (len(region) > 32 or not region.replace("-", "").replace("_", "").isalnum()):
         problems.append(f"区域代码 “{region[:40]}” 无效，已显示默认范围")
@@ -149,11 +166,17 @@ def _city_time(value: dt.datetime) -> dt.datetime:
     return to_local_naive(value, cached.settings().timezone)
 
 
-def set_period(period: str) -> None:
-    st.query_params["period"] = period
-    for key in ("from", "to"):
-        if key in st.query_params and period != CUSTOM:
-            del st.query_params[key]
+def set_period(period: str, date_from: dt.date | None = None, date_to: dt.date | None = None, *,
+               key: str = "period", from_key: str = "from", to_key: str = "to") -> None:
+    """Write a period to the URL: a preset or a calendar period, or ``custom`` with its two dates."""
+    st.query_params[key] = period
+    if period == CUSTOM:
+        st.query_params[from_key] = date_from.isoformat()
+        st.query_params[to_key] = date_to.isoformat()
+        return
+    for name in (from_key, to_key):
+        if name in st.query_params:
+            del st.query_params[name]
 
 
 def link(page: str, **params) -> str:

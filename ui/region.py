@@ -47,7 +47,8 @@ TABLE_FORMATS = {"受理": fmt.count, "办结": fmt.count, "每万人": fmt.per_
                  "满意率": fmt.rate, COHORT_OVERDUE: fmt.count}
 
 
-def _write(kind: str, value) -> str:
+def write_figure(kind: str, value) -> str:
+    """A figure of ``kind`` (count, rate, per_10k) as every screen writes it."""
     return {"count": fmt.count, "rate": fmt.rate, "per_10k": fmt.per_10k}[kind](value)
 
 
@@ -78,15 +79,51 @@ def delta(kind: str, value, other) -> Change | None:
     return Change(f"{shown:+,.{places}f}{unit}", sign)
 
 
-def metric_change(ind: str, change: Change | None, description: str) -> dict:
-    """``st.metric`` arguments for a change: the arrow follows its sign (↓ for down), the colour whether it
-    is better (green) or worse (red) for this indicator, and 持平 has neither."""
-    if change is None:
-        return {}
+NO_DATA = "无可比数据"  # the earlier period lies before the data begin (or is open-ended): no change, never a 0
+
+
+def better(ind: str, change: Change) -> bool | None:
+    """Whether ``change`` is better for this indicator (fewer appeals, fewer overdue, higher rates); None for
+    持平."""
     if change.sign == 0:
+        return None
+    return (change.sign < 0) == (ind in LOWER_IS_BETTER)
+
+
+def metric_change(ind: str, change: Change | None, description: str, missing: bool = False) -> dict:
+    """``st.metric`` arguments for a change: the arrow follows its sign (↓ for down), the colour whether it
+    is better (green) or worse (red) for this indicator, and 持平 has neither. ``missing``: the earlier
+    period cannot be compared, which the tile says (无可比数据), grey and without an arrow."""
+    if change is None:
+        if missing:
+            return {"delta": NO_DATA, "delta_color": "off", "delta_arrow": "off", "delta_description": description}
+        return {}
+    good = better(ind, change)
+    if good is None:
         return {"delta": change.text, "delta_color": "off", "delta_arrow": "off", "delta_description": description}
-    return {"delta": change.text, "delta_color": "inverse" if ind in LOWER_IS_BETTER else "normal",
+    return {"delta": change.text, "delta_color": "normal" if good == (change.sign > 0) else "inverse",
             "delta_arrow": "down" if change.sign < 0 else "up", "delta_description": description}
+
+
+def change_html(ind: str, change: Change | None, description: str, missing: bool = False) -> str:
+    """A change as a line of HTML, drawn like ``metric_change``'s: "同比 ↑ +3" green when better, red when
+    worse, grey for 持平 and for 无可比数据; empty when either figure is unknown."""
+    if change is None:
+        return f'<span class="chg flat">{html.escape(description)} {NO_DATA}</span>' if missing else ""
+    good = better(ind, change)
+    tone = "flat" if good is None else "better" if good else "worse"
+    arrow = "" if good is None else ("↓ " if change.sign < 0 else "↑ ")
+    return f'<span class="chg {tone}">{html.escape(description)} {arrow}{html.escape(change.text)}</span>'
+
+
+def default_region(key) -> str | None:
+    """The region a page opens at without one in the URL: a territory with one top region (a city) starts at
+    it rather than at a one-child "whole"; a person bound to a region starts at their own (None: the grant's
+    region)."""
+    if not cached.current_grant().is_whole:
+        return None
+    roots = cached.top_regions(key)
+    return str(roots["code"].iloc[0]) if len(roots) == 1 else None
 
 
 def breadcrumbs(key, scope: Scope, view: ViewParams) -> None:
@@ -113,29 +150,48 @@ def breadcrumbs(key, scope: Scope, view: ViewParams) -> None:
 
 
 def compared_tiles(key, scope: Scope, period: Period, as_of: dt.datetime, view: ViewParams, name: str) -> None:
-    """The region's indicators, each against its parent's average and the same period last year."""
+    """The region's indicators, each against the period before (环比, the tile's arrow), the same period last
+    year (同比) and its parent's average."""
     table = cached.comparison(key, scope, period, as_of)
+    earlier = cached.earlier_periods(key, period, as_of)
     # an account's own region: its parent is outside the account's territory, so there is no average to show
     parent_hidden = not scope.is_whole and cached.current_grant().region_code == scope.code
+    about = comparison_note(earlier)
     for column, (ind, label, kind) in zip(st.columns(len(TILES)), TILES):
         row = table.loc[ind]
+        previous = delta(kind, row["value"], row["previous"])
         yoy = delta(kind, row["value"], row["last_year"])
         parent = delta(kind, row["value"], row["parent"])
         with column.container(key=f"tile-{ind}"):
-            st.metric(plain(label), plain(_write(kind, row["value"])),
-                      help=plain(_help(ind, name, view.period_label(), as_of)), **metric_change(ind, yoy, "同比"))
-            note = (f"上级平均 {_write(kind, row['parent'])}（{parent.text}）" if parent
+            st.metric(plain(label), plain(write_figure(kind, row["value"])),
+                      help=plain(_help(ind, name, view.period_label(), as_of) + about),
+                      **metric_change(ind, previous, "环比", earlier["previous"] is None))
+            note = (f"上级平均 {write_figure(kind, row['parent'])}（{parent.text}）" if parent
                     else "" if parent_hidden else ("上级平均 —" if not scope.is_whole else "全域"))
             url = case_link(ind, scope, view, as_of)
             lead = f"{html.escape(note)} · " if note else ""
-            st.html(f'<div class="tile-note">{lead}<a href="{url}" target="_self">明细</a></div>')
+            last_year = change_html(ind, yoy, "同比", earlier["last_year"] is None)
+            st.html(f'<div class="tile-note">{last_year + "<br>" if last_year else ""}'
+                    f'{lead}<a href="{url}" target="_self">明细</a></div>')
+
+
+def comparison_note(earlier: dict, names: tuple[str, ...] = ("previous", "last_year")) -> str:
+    """Which periods 环比 and 同比 (``names``) compare with, and at which moments (a tile's help)."""
+    words = []
+    for name, what in (("previous", "环比：上期"), ("last_year", "同比：去年同期")):
+        if name not in names:
+            continue
+        pair = earlier[name]
+        words.append(f"{what} {pair[0].label()}，截至 {fmt.stamp(pair[1])}" if pair is not None
+                     else f"{what}无可比数据（该时段早于数据起点或不是有界时段）")
+    return "".join(f"{w}。" for w in words)
 
 
 def _help(ind: str, name: str, period_label: str, as_of: dt.datetime) -> str:
     spec = INDICATORS[ind]
     text = f"{spec.label}：{spec.numerator_zh}" + (f" ÷ {spec.denominator_zh}" if spec.denominator_zh else "")
     return (f"{text}。范围：{name}；时间：{period_label}；截至 {fmt.stamp(as_of)}。"
-            "同比：去年同期；上级平均：计数为上级区域的各同级区域平均，比率为上级区域整体。")
+            "上级平均：计数为上级区域的各同级区域平均，比率为上级区域整体。")
 
 
 def case_link(figure: str, scope: Scope, view: ViewParams, as_of: dt.datetime, **filters) -> str:

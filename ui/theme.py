@@ -19,6 +19,7 @@ ACCENT = "#3fc1ff"
 GREEN = "#36cfc9"
 RED = "#ff4d4f"
 YELLOW = "#fadb14"
+BETTER = "#3dd56d"  # a change for the better (a tile's 同比 beside Streamlit's green 环比 arrow)
 
 _BASE_CSS = f"""
 <style>
@@ -59,6 +60,11 @@ _BASE_CSS = f"""
 .tile-link a {{ color: {ACCENT}; text-decoration: none; }}
 .tile-note {{ font-size: 0.8rem; color: {MUTED}; margin-top: -4px; }}
 .tile-note a {{ color: {ACCENT}; }}
+.chg {{ font-weight: 600; white-space: nowrap; }}
+.chg.better {{ color: {BETTER}; }}
+.chg.worse {{ color: {RED}; }}
+.chg.flat {{ color: {MUTED}; font-weight: 400; }}
+.period-label {{ color: {TEXT}; font-size: 0.95rem; white-space: nowrap; }}
 .worker {{ font-size: 1.05rem; padding: 6px 10px; border: 1px solid {BORDER}; border-radius: 6px; }}
 table.norm td {{ padding: 2px 12px 2px 0; color: {TEXT}; }}
 .legend {{ display: flex; gap: 0; align-items: center; font-size: .8rem; color: {MUTED}; }}

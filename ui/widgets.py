@@ -67,10 +67,15 @@ _CLOCK_JS = """
 """
 
 
-def tile(column, key: str, label: str, value: str, help_text: str, url: str | None = None) -> None:
-    """A figure; with ``url``, a 明细 link to its list in the tile's corner (a plain link: one click, same tab)."""
+def tile(column, key: str, label: str, value: str, help_text: str, url: str | None = None,
+         change: tuple | None = None) -> None:
+    """A figure; with ``url``, a 明细 link to its list in the tile's corner (a plain link: one click, same tab);
+    with ``change``, the arguments of ``region.metric_change`` (indicator, change, description, missing): the
+    change under the figure, its arrow and its colour."""
+    from .region import metric_change
+
     with column.container(key=f"tile-{key}"):
-        st.metric(plain(label), plain(value), help=plain(help_text))
+        st.metric(plain(label), plain(value), help=plain(help_text), **metric_change(*(change or ("", None, ""))))
         if url is not None:
             st.html(f'<div class="tile-link" data-label="{html.escape(label)}">'
                     f'<a href="{html.escape(url)}" target="_self" title="查看{html.escape(label)}的工单">明细 ›</a></div>')
