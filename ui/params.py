@@ -41,10 +41,53 @@ CUSTOM = "custom"
 CALENDAR_EXAMPLES = "2026-10-15（日）、2026-W44（周）、2026-10（月）、2026-Q4（季）、2026（年）"
 
 # the URL path of each page (see app.py)
-PAGES = {"big_screen": "", "region": "region", "alerts": "alerts", "cases": "cases", "case": "case"}
-PAGES["rankings"] = "rankings"
-PAGES["snapshots"] = "snapshots"
-PAGES["compare"] = "compare"
+PAGES = {"big_screen": "", "region": "region", "alerts": "alerts", "cases": "cases", "case": "case",
+         "compare": "compare", "rankings": "rankings", "snapshots": "snapshots"}
+
+
+def is_calendar(period: str) -> bool:
+    """True for a calendar period's text (2026-10, 2026-W44, …), False for a preset or ``custom``."""
+    if period in PERIOD_LABELS or period == CUSTOM:
+        return False
+    try:
+        calendar_kind(period)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve(period: str, date_from, date_to, today: dt.date) -> Period:
+    """The Period of a URL's period parameter (with ``from`` and ``to`` for ``custom``)."""
+    if period == CUSTOM:
+        if isinstance(date_from, dt.datetime):  # an exact window, both ends included (to the second)
+            return Period(date_from, date_to + dt.timedelta(seconds=1))
+        return Period.days(date_from, date_to)
+    if period in PERIOD_LABELS:
+        return Period.preset(period, today)
+    return Period.calendar(period)
+
+
+def label(period: str, date_from, date_to) -> str:
+    """The Chinese name of a URL's period: 近30天, 2026年10月, 2026-10-01 至 2026-10-20."""
+    if period == CUSTOM:
+        shape = "%Y-%m-%d %H:%M" if isinstance(date_from, dt.datetime) else "%Y-%m-%d"
+        return f"{date_from:{shape}} 至 {date_to:{shape}}"
+    if period in PERIOD_LABELS:
+        return PERIOD_LABELS[period]
+    return calendar_label(period)
+
+
+def from_url(form: dict) -> tuple[str, dt.date | None, dt.date | None]:
+    """(period, from, to) of a period's URL parameters (``url_params``' inverse)."""
+    return form["period"], _date(form.get("from")), _date(form.get("to"))
+
+
+def url_params(period: str, date_from, date_to) -> dict[str, str]:
+    """A URL's period parameters: ``period``, and ``from`` and ``to`` for ``custom``."""
+    out = {"period": period}
+    if period == CUSTOM:
+        out.update({"from": date_from.isoformat(), "to": date_to.isoformat()})
+    return out
 
 
 @dataclass(frozen=True)
