@@ -78,14 +78,20 @@ def chromium():
             browser.close()
 
 
-_SCRIPT_DONE = ('() => !document.querySelector(\'[data-testid="stStatusWidget"]\')'
-                ' || !document.querySelector(\'[data-testid="stStatusWidget"]\').innerText.includes("Running")')
+# While the page's script runs, Streamlit's status widget shows its running icon (after the first 500 ms of a
+# run; its visible text is "Stop", the words "Running..." are only the icon's aria-label).
+_RUNNING = '() => !!document.querySelector(\'[data-testid="stStatusWidgetRunningIcon"]\')'
+_SCRIPT_DONE = '() => !document.querySelector(\'[data-testid="stStatusWidgetRunningIcon"]\')'
 
 
 def settle(page, pause_ms: int = 1500, timeout_ms: int = 60_000) -> None:
-    """Wait until the page's script has finished, then ``pause_ms`` for the drawing."""
+    """Wait until the page's script has finished and ``pause_ms`` have passed for the drawing. A run that was
+    only starting (its icon shows after 500 ms) is caught after the pause and waited for too."""
     page.wait_for_function(_SCRIPT_DONE, timeout=timeout_ms)
-    page.wait_for_timeout(pause_ms)
+    page.wait_for_timeout(max(pause_ms, 600))
+    if page.evaluate(_RUNNING):
+        page.wait_for_function(_SCRIPT_DONE, timeout=timeout_ms)
+        page.wait_for_timeout(min(pause_ms, 500))
 
 
 def sign_in(page, account: str, password: str) -> None:

@@ -23,5 +23,5 @@ def test_walk_every_page(server, chrome, artifacts_dir, account):
     folder.mkdir(exist_ok=True)
     done = walk.walk_role(chrome, url, case_id, account, folder)
     walk.check_walk(done, account)
-    # the city's list of overdue appeals has more than one page
-    assert ("/cases", "next page") in done["buttons"], done["buttons"]
+    if account == "demo":  # the city's list of overdue appeals has more than one page
+        assert ("/cases", "next page") in done["buttons"], done["buttons"]

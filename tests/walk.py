@@ -25,7 +25,7 @@ workers walk at once). A kiosk's pages are walked in tests/test_browser_kiosk.py
 from __future__ import annotations
 
 from contextlib import contextmanager
-from urllib.parse import parse_qs, urljoin, urlparse
+from urllib.parse import parse_qs, quote, urljoin, urlparse
 
 from sqlalchemy import select
 
@@ -36,7 +36,8 @@ from tests import browser, demo
 
 LIANHUA = "210302001"  # 莲花街道 of 铁东区: inside every role's territory
 ROLES = ("demo", "tiedong", "lianhua", "admin")
-STAFF_PAGES = ("/", "/region", "/rankings", "/snapshots", "/alerts", "/cases?figure=overdue_open&period=all", "/case")
+STAFF_PAGES = ("/", "/region", "/compare", "/rankings", "/snapshots", "/present", "/alerts",
+               "/cases?figure=overdue_open&period=all", "/case")
 SIZES = ((1920, 1080), (1366, 768))
 
 
@@ -210,7 +211,8 @@ def _destinations(page, page_kind: str, account: str, where: str) -> int:
         checks = [(urljoin(page.url, link.get_attribute("href")),
                    lambda u: u.path == "/case" and u.q.get("id") == appeal)]
     elif page_kind == "/case":
-        checks = [(_href(page, '[data-testid="stMain"] a', "返回工单列表"), lambda u: u.path == "/cases")]
+        checks = [(_href(page, '[data-testid="stMain"] a', "返回工单列表"),
+                   lambda u: u.path == "/cases" and u.q.get("figure") == "overdue_open")]
     for href, expected in checks:
         parsed = urlparse(href)
         assert expected(type("Link", (), {"path": parsed.path, "q": _query(href)})), f"{where}: {href}"
@@ -227,7 +229,9 @@ def _tabs(page, where: str) -> None:
 
 
 def _pages_for(account: str, case_id: str) -> list[str]:
-    pages = [p if p != "/case" else f"/case?id={case_id}" for p in STAFF_PAGES]
+    # a case opened from a list, as people open it: its page leads back to that list
+    back = quote("/cases?figure=overdue_open&period=all", safe="")
+    pages = [p if p != "/case" else f"/case?id={case_id}&from={back}" for p in STAFF_PAGES]
     return pages + (["/audit"] if account == "admin" else [])
 
 
@@ -265,8 +269,16 @@ def _arrived(context, page, before: str, opened: int, where: str) -> bool:
     return True
 
 
+_CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stPlotlyChart"]')]
+    .every(c => c.querySelector('.js-plotly-plot g.trace'))"""
+
+
 def _chart_targets(page) -> list[tuple[str, object]]:
     """(kind, locator) of what can be clicked in each chart: a trend's points, a bar chart's bars, a map."""
+    try:  # plotly draws after the page's run: wait until every chart holds its traces
+        page.wait_for_function(_CHARTS_DRAWN, timeout=20_000)
+    except Exception:  # noqa: BLE001 - a chart without data has no trace; the charts drawn are still clicked
+        pass
     found = []
     plots = page.locator('[data-testid="stMain"] .js-plotly-plot')
     for i in range(plots.count()):
@@ -306,8 +318,11 @@ def _click_chart(context, page, kind: str, target, where: str) -> None:
     for x, y in candidates:
         page.mouse.move(x, y)
         page.wait_for_timeout(300)
-        if kind != "map" and not page.locator(".hoverlayer .hovertext").count():
-            continue  # plotly shows no label here: the pointer is not on a point or bar, a click would do nothing
+        if kind != "map":
+            try:
+                page.wait_for_selector(".hoverlayer > *", state="attached", timeout=2_000)
+            except Exception:  # noqa: BLE001 - plotly shows no label here: not on a point or bar, a click does nothing
+                continue
         page.mouse.click(x, y)
         if _arrived(context, page, before, opened, f"{where} → {kind}"):
             _back(page, before)
@@ -316,9 +331,17 @@ def _click_chart(context, page, kind: str, target, where: str) -> None:
 
 
 def _click_buttons(page, where: str) -> list[str]:
-    """Click an option of each button group, then the next page of a paged list: each changes the URL (the
+    """Click the next page of a paged list, then an option of each button group: each changes the URL (the
     view is shareable) with no error. Returns the kinds clicked. Done last on a page: it changes the view."""
     kinds = []
+    following = page.locator('[data-testid="stMain"] [data-testid="stPaginationNext"]')
+    if following.count() and following.first.is_enabled():
+        before = page.url
+        following.first.click()
+        page.wait_for_url(lambda u: u != before and "page=2" in u, timeout=30_000)
+        _settle(page, 300)
+        _no_error(page, f"{where} next page")
+        kinds.append("next page")
     groups = page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"]')
     for i in range(groups.count()):
         option = groups.nth(i).locator('button[aria-checked="false"]').last
@@ -332,14 +355,6 @@ def _click_buttons(page, where: str) -> list[str]:
         _no_error(page, f"{where} button group {i}")
         assert groups.nth(i).locator('button[aria-checked="true"]').inner_text() == label, where
         kinds.append(f"button group {i}")
-    following = page.locator('[data-testid="stMain"] [data-testid="stPaginationNext"]')
-    if following.count() and following.first.is_enabled():
-        before = page.url
-        following.first.click()
-        page.wait_for_url(lambda u: u != before and "page=2" in u, timeout=30_000)
-        _settle(page, 300)
-        _no_error(page, f"{where} next page")
-        kinds.append("next page")
     return kinds
 
 
