@@ -39,6 +39,7 @@ CUSTOM = "custom"
 PAGES = {"big_screen": "", "region": "region", "alerts": "alerts", "cases": "cases", "case": "case"}
 PAGES["rankings"] = "rankings"
 PAGES["snapshots"] = "snapshots"
+PAGES["present"] = "present"
 
 
 @dataclass(frozen=True)
