@@ -24,7 +24,7 @@ URLS = {
     "as_of_last": ({"as_of": "9999-12-31T23:59:59"}, "时间点 “9999-12-31T23:59:59” 超出可显示的日期范围"),
 }
 # the pages that list the URL's problems on screen, and what each needs besides
-SHOWN = {"big_screen": {}, "region": {}, "alerts": {}, "cases": {"figure": "received"}, "rankings": {}, "snapshots": {}}
+SHOWN = {"big_screen": {}, "region": {}, "alerts": {}, "cases": {"figure": "received"}, "rankings": {}, "snapshots": {}, "present": {}}
 
 
 @pytest.fixture(scope="module")
