@@ -35,7 +35,7 @@ def add_parsers(sub, db_arg) -> None:
     r.add_argument("--snapshot", metavar="NAME_OR_ID", help="a frozen snapshot's id or name: its figures as frozen")
     r.add_argument("--format", required=True, choices=("pptx", "pdf"), help="the slides' file format")
     r.add_argument("--out", required=True, metavar="FILE", help="where to write it (the Excel goes beside it)")
-    r.add_argument("--title", metavar="TEXT", help='the cover\'s title (default e.g. "10月讲评 · 铁东区")')
+    r.add_argument("--title", metavar="TEXT", help='the cover\'s title (default: the snapshot\'s name, or e.g. "10月讲评 · 铁东区")')
     r.add_argument("--analytics", metavar="PATH", help="DuckDB file (default: the configured one)")
     r.add_argument("--json", action="store_true", help="print what was written as one JSON object")
     db_arg(r)
@@ -64,13 +64,15 @@ def report(args, url, settings) -> int:
 
     engine = _engine(url)
     code = args.scope.strip()
+    title = args.title
     if args.snapshot:
-        figures, outlines = _from_snapshot(engine, args, settings, code, period)
+        figures, outlines, name = _from_snapshot(engine, args, settings, code, period)
+        title = title or name
     else:
         figures, outlines = _live(engine, args, settings, code, period, text)
     from .report import pack
 
-    made = pack.build(figures, outlines, title=args.title, kinds=(args.format, "xlsx"))
+    made = pack.build(figures, outlines, title=title, kinds=(args.format, "xlsx"))
     excel = out.with_suffix(".xlsx")
     out.write_bytes(made[args.format])
     excel.write_bytes(made["xlsx"])
@@ -120,7 +122,7 @@ def _from_snapshot(engine, args, settings, code: str, period):
     if args.as_of is not None and to_local_naive(args.as_of, settings.timezone) != f.as_of:
         raise _error(f"snapshot {found.info.id} is judged at {f.as_of.isoformat(timespec='seconds')}, "
                      f"not at --as-of {args.as_of.isoformat(timespec='seconds')}")
-    return f, _sor_outlines(engine, f)
+    return f, _sor_outlines(engine, f), found.info.name
 
 
 def _sor_outlines(engine, figures) -> dict:

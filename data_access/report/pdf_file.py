@@ -60,7 +60,9 @@ def _table(page: _Page, box: layout.Box, table) -> None:
         return
     rows = len(table.rows) + 1
     size = 14 if rows <= 9 else 12 if rows <= 13 else 10.5
+    size = min(size, fitting_size(table, box.width))
     height = min((box.height - 0.45) / rows, size / 72 * 2.1)
+    size = min(size, height * 72 / 1.7)  # rows squeezed into a short box: a smaller type, never overlapping
     cols = len(table.columns)
     widths = _widths(table, box.width)
     for i in range(rows):
@@ -73,14 +75,26 @@ def _table(page: _Page, box: layout.Box, table) -> None:
             left += widths[j]
 
 
-def _widths(table, total: float) -> list[float]:
-    """Column widths by the longest text of each column (a CJK character counts twice)."""
-    def length(text: str) -> int:
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+def _length(text: str) -> int:
+    """A text's width in half-width units (a CJK character counts twice)."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
-    longest = [max([length(table.columns[j])] + [length(r[j].text) for r in table.rows]) + 2
-               for j in range(len(table.columns))]
+
+def _longest(table) -> list[int]:
+    return [max([_length(table.columns[j])] + [_length(r[j].text) for r in table.rows]) + 2
+            for j in range(len(table.columns))]
+
+
+def _widths(table, total: float) -> list[float]:
+    """Column widths by the longest text of each column."""
+    longest = _longest(table)
     return [total * n / sum(longest) for n in longest]
+
+
+def fitting_size(table, width: float) -> float:
+    """The largest font size (points) at which every column's longest text fits in ``width`` inches (a
+    half-width unit is about 0.55 em)."""
+    return width * 72 / (sum(_longest(table)) * 0.55)
 
 
 def _page(pdf: PdfPages, page: Slide, stamp: str) -> None:

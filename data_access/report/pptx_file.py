@@ -69,8 +69,11 @@ def _tile(slide, box: layout.Box, figure) -> None:
 
 
 def _table(slide, box: layout.Box, table) -> None:
+    from .pdf_file import _widths, fitting_size
+
     rows = len(table.rows) + 1
     size = 14 if rows <= 9 else 12 if rows <= 13 else 10.5
+    size = min(size, fitting_size(table, box.width))
     title = _box(slide, layout.Box("caption", 0, box.left, box.top, box.width, 0.4))
     _text(title, [(table.title, 16, INK, True)])
     top = box.top + 0.45
@@ -82,6 +85,8 @@ def _table(slide, box: layout.Box, table) -> None:
     shape = slide.shapes.add_table(rows, len(table.columns), Inches(box.left), Inches(top), Inches(box.width),
                                    Inches(height))
     grid = shape.table
+    for j, width in enumerate(_widths(table, box.width)):
+        grid.columns[j].width = Inches(width)
     for j, name in enumerate(table.columns):
         cell = grid.cell(0, j)
         cell.fill.solid()

@@ -213,16 +213,19 @@ def rankings_slide(figures: MeetingFigures, unit: str, theme: str = "light") -> 
     if df.empty:
         return None
     df["ranked"] = df["ranked"].astype(bool)
-    df["rank"] = [None if pd.isna(r) else int(r) for r in df["rank"]]
+    for column in ("rank", "rank_change"):  # whole numbers, or None (never 1.0 and NaN)
+        df[column] = pd.Series([None if pd.isna(r) else int(r) for r in df[column]], index=df.index, dtype=object)
     red, black = rankings.red_black(df, RANKING_DEPTH)
     notes = section.notes
     columns = ("名次", "名称", "综合得分", "办结率", "按时办结率", "满意率", "环比名次")
+    # a list that spans districts names each unit's district
+    spans = figures.scope_level in ("all", "city") and df["district"].nunique() > 1
 
     def rows(part: pd.DataFrame) -> tuple:
         out = []
         for r in part.to_dict("records"):
             link = _ranking_link(figures, unit, r["code"])
-            name = r["name"] if unit == "street" or not r.get("district") else f"{r['name']}（{r['district']}）"
+            name = r["name"] if not spans or not r.get("district") else f"{r['name']}（{r['district']}）"
             out.append((_cell(r["rank"]), _cell(name, link),
                         _cell(num.score(r["composite"]), link, r["composite"]),
                         _cell(num.rate(r["completion_rate"]), replace(link, figure="completion_rate"), r["completion_rate"]),
@@ -238,10 +241,10 @@ def rankings_slide(figures: MeetingFigures, unit: str, theme: str = "light") -> 
             f"满意率×{notes['weight_satisfaction']:.2f}（未定义的率不计，其余权重按比例放大）；"
             f"有效受理少于 {notes['min_appeals']} 件的单位不排名，另列 {apart} 个。")
     tables = []
-    if len(red):
-        tables.append(Table("红榜", columns, rows(red)))
-    if len(black):
-        tables.append(Table("黑榜", columns, rows(black)))
+    for name, part in (("红榜", red), ("黑榜", black)):
+        if len(part):
+            more = f"（并列共 {len(part)} 个，列出前 {RANKING_DEPTH} 个，全部见附表）" if len(part) > RANKING_DEPTH else ""
+            tables.append(Table(name + more, columns, rows(part.head(RANKING_DEPTH))))
     images = ()
     if len(ranked):
         top = ranked.head(12)
@@ -250,7 +253,7 @@ def rankings_slide(figures: MeetingFigures, unit: str, theme: str = "light") -> 
         colors = [palette["red"] if c in red_codes else palette["black"] if c in black_codes else palette["muted"]
                   for c in top["code"]]
         images = (Image("综合得分", charts.bars(list(top["name"]), [100 * float(v) for v in top["composite"]],
-                                             theme, colors=colors,
+                                             theme, colors=colors, size=(6.4, 6.4),
                                              texts=[num.score(v) for v in top["composite"]]),
                         f"{UNIT_NAMES[unit]}综合得分条形图"),)
     return Slide("rankings", f"红黑榜 · {UNIT_NAMES[unit]}",
