@@ -86,7 +86,8 @@ def _slide(index: int, slide: Slide, deck: Deck, figures: MeetingFigures) -> str
 
 CSS = """
 <style>
-.present-stage { position: relative; width: 100%; aspect-ratio: 16 / 9; overflow: hidden; border-radius: 6px; }
+.present-stage { position: relative; width: 100%; aspect-ratio: 16 / 9; overflow: hidden; border-radius: 6px;
+  background: #050b18; outline: none; }
 .present-stage.full { position: fixed; inset: 0; width: 100vw; height: 100vh; aspect-ratio: auto; z-index: 1000000;
   border-radius: 0; }
 .present-deck { position: absolute; left: 0; top: 0; width: 1920px; height: 1080px; transform-origin: 0 0;
@@ -113,7 +114,12 @@ CSS = """
 .present-deck .fig-note { font-size: 26px; color: var(--muted); white-space: nowrap; }
 .present-deck .body { flex: 1; display: flex; gap: 32px; min-height: 0; }
 .present-deck .tbl { flex: 1; min-width: 0; overflow: hidden; }
-.present-deck .kind-rankings .tbl { flex: 1.4; }
+.present-deck .kind-rankings .body { display: grid; grid-template-columns: 1.55fr 1fr; grid-template-rows: 1fr 1fr;
+  gap: 18px 40px; }
+.present-deck .kind-rankings .img { grid-column: 2; grid-row: 1 / span 2; }
+.present-deck .kind-rankings table, .present-deck .kind-overdue table { font-size: 24px; }
+.present-deck .kind-rankings .tbl h3 { font-size: 28px; }
+.present-deck .kind-overdue .tbl:first-child { flex: 1.7; }
 .present-deck .tbl h3 { font-size: 32px; margin: 0 0 10px; color: var(--fg); padding: 0; }
 .present-deck table { border-collapse: collapse; width: 100%; font-size: 27px; }
 .present-deck th { background: var(--head); color: #fff; text-align: left; padding: 6px 12px; font-weight: 600; }
@@ -134,6 +140,7 @@ CSS = """
 .present-counter { position: absolute; right: 28px; bottom: 16px; font-size: 22px; z-index: 6;
   font-family: "Noto Sans CJK SC", sans-serif; padding: 2px 12px; border-radius: 8px; }
 .present-stage .present-counter { color: #9fb2cf; background: rgba(0, 0, 0, .25); }
+.present-stage.light .present-counter { color: #3d4d63; background: rgba(31, 45, 61, .08); }
 .present-help { font-size: .9rem; color: #8aa3c7; margin: 4px 0 0; }
 </style>
 """
@@ -201,6 +208,6 @@ def document(deck: Deck, figures: MeetingFigures, theme: str) -> str:
     """The slides, the counter and the script, as one HTML fragment for ``st.html``."""
     look = theme if theme in THEMES else THEMES[0]
     slides = "".join(_slide(i, s, deck, figures) for i, s in enumerate(deck.slides, start=1))
-    return (CSS + f'<div id="present-stage" class="present-stage" data-current="1" data-count="{len(deck.slides)}" '
+    return (CSS + f'<div id="present-stage" class="present-stage {look}" data-current="1" data-count="{len(deck.slides)}" '
             f'tabindex="0"><div class="present-deck {look}">{slides}</div>'
             f'<div class="present-counter">1 / {len(deck.slides)}</div></div>' + SCRIPT)
