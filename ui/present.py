@@ -86,9 +86,10 @@ def _slide(index: int, slide: Slide, deck: Deck, figures: MeetingFigures) -> str
 
 CSS = """
 <style>
-.present-stage { position: relative; width: 100%; aspect-ratio: 16 / 9; overflow: hidden; border-radius: 6px;
+.present-stage { position: relative; width: 100%; height: min(52vw, calc(100vh - 190px)); min-height: 320px;
+  overflow: hidden; border-radius: 6px;
   background: #050b18; outline: none; }
-.present-stage.full { position: fixed; inset: 0; width: 100vw; height: 100vh; aspect-ratio: auto; z-index: 1000000;
+.present-stage.full { position: fixed; inset: 0; width: 100vw; height: 100vh; z-index: 1000000;
   border-radius: 0; }
 .present-deck { position: absolute; left: 0; top: 0; width: 1920px; height: 1080px; transform-origin: 0 0;
   font-family: "Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", sans-serif; }
