@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out" / "report"
 
 
@@ -58,7 +59,9 @@ def main() -> None:
             print(f"  seeded in {seconds:.0f} s", file=sys.stderr)
     env["APPEALS_DB_URL"] = args.db
     env["APPEALS_ANALYTICS_PATH"] = args.analytics or str(OUT / "analytics.duckdb")
-    today = dt.date.today()
+    from data_access.clock import local_now
+
+    today = local_now("Asia/Shanghai").date()  # the demo city's today
     period = args.period or f"{(today.replace(day=1) - dt.timedelta(days=1)):%Y-%m}"
     sync_seconds, _ = _run(["sync", "--db", args.db], env)
     kinds = ("pptx", "pdf") if args.format == "both" else (args.format,)

@@ -134,7 +134,7 @@ def meeting_pack(key, figures, title) -> None:
         def build(data=data) -> cached.Export:
             return cached.Export(data, rows)
 
-        column.download_button(label, cached.export(build, target="会议材料", kind=kind, region_code=figures.scope_code,
+        column.download_button(plain(label), cached.export(build, target="会议材料", kind=kind, region_code=figures.scope_code,
                                                     detail={"file": stem, "period": figures.period_text,
                                                             "as_of": figures.as_of.isoformat(timespec="seconds")}),
                                file_name=f"{stem}.{kind}", mime=pack.MIME[kind], on_click="ignore",
