@@ -36,6 +36,8 @@ def add_parsers(sub, db_arg) -> None:
     r.add_argument("--format", required=True, choices=("pptx", "pdf"), help="the slides' file format")
     r.add_argument("--out", required=True, metavar="FILE", help="where to write it (the Excel goes beside it)")
     r.add_argument("--title", metavar="TEXT", help='the cover\'s title (default: the snapshot\'s name, or e.g. "10月讲评 · 铁东区")')
+    r.add_argument("--link-base", dest="link_base", metavar="URL",
+                   help="the dashboard's address (https://…): every figure then links to its appeals there")
     r.add_argument("--analytics", metavar="PATH", help="DuckDB file (default: the configured one)")
     r.add_argument("--json", action="store_true", help="print what was written as one JSON object")
     db_arg(r)
@@ -72,7 +74,10 @@ def report(args, url, settings) -> int:
         figures, outlines = _live(engine, args, settings, code, period, text)
     from .report import pack
 
-    made = pack.build(figures, outlines, title=title, kinds=(args.format, "xlsx"))
+    base = (args.link_base or "").strip() or None
+    if base is not None and not base.startswith(("https://", "http://")):
+        raise _error(f"--link-base must start with https:// or http://, not {base[:40]!r}")
+    made = pack.build(figures, outlines, title=title, kinds=(args.format, "xlsx"), base=base)
     excel = out.with_suffix(".xlsx")
     out.write_bytes(made[args.format])
     excel.write_bytes(made["xlsx"])

@@ -100,6 +100,17 @@ def present_deck(key, figures, look: str, title, ident):
     return memo[name]
 
 
+def _origin() -> str | None:
+    """The dashboard's address as the browser reached it (https://host:port), for the pack's links."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(st.context.url or "")
+    except Exception:  # noqa: BLE001 - no address known (a test run): the pack has no links
+        return None
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
 def meeting_pack(key, figures, title) -> None:
     """制作会议材料: the PPTX, the PDF and the Excel of what is shown, made on the click, downloaded through the
     audited export path."""
@@ -116,7 +127,7 @@ def meeting_pack(key, figures, title) -> None:
             with st.spinner("正在制作会议材料……"):
                 level = figures.section(meeting.CHILDREN).notes.get("level")
                 found = cached.shapes(key, figures.scope, level)[0] if level else []
-                files = pack.build(figures, shapes.from_features(found), title=title).files
+                files = pack.build(figures, shapes.from_features(found), title=title, base=_origin()).files
             st.session_state["present_pack"] = (memo_key, files)
             made = st.session_state["present_pack"]
         else:

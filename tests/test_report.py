@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from openpyxl import load_workbook
@@ -104,7 +105,8 @@ def live_pack(city, tmp_path_factory):
 def test_the_pptx_holds_the_figures_of_kpis(run, city, live_pack):
     out = live_pack / "tiedong.pptx"
     status, summary, err = run("report", "--scope", DISTRICT, "--period", city["text"], "--as-of",
-                               city["as_of"].isoformat(), "--format", "pptx", "--out", str(out), "--json")
+                               city["as_of"].isoformat(), "--format", "pptx", "--out", str(out), "--json",
+                               "--link-base", "https://dash.example.gov.cn/")
     assert status == 0, err
     summary = json.loads(summary)
     assert summary["excel"] == str(out.with_suffix(".xlsx")) and out.with_suffix(".xlsx").exists()
@@ -141,6 +143,14 @@ def test_the_pptx_holds_the_figures_of_kpis(run, city, live_pack):
         assert shown["满意率"][0] == rate(street["satisfaction_rate"]), code
         assert shown["超期（本期受理）"][0] == f"{street['overdue_open']:,}", code
         assert len([s for s in slide.shapes if s.shape_type == 13]) == 3  # pictures: map, trend, categories
+    # each figure links to its list on the dashboard, at the pack's region, period and as-of time
+    tile = next(s for s in slides[1].shapes if s.shape_type == 1 and s.text_frame.paragraphs[0].text == "办结率")
+    url = tile.text_frame.paragraphs[1].runs[0].hyperlink.address
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith("https://dash.example.gov.cn/cases?")
+    assert (query["figure"], query["region"], query["as_of"]) == (["completion_rate"], [DISTRICT],
+                                                                  [city["as_of"].isoformat()])
+    assert (query["from"], query["to"]) == ([city["first"].isoformat()], [city["last"].isoformat()])
     # the speaker notes carry the definitions
     assert "办结率：已办结 ÷ （受理 − 撤销）" in slides[1].notes_slide.notes_text_frame.text
 
@@ -167,9 +177,12 @@ def test_the_pptx_holds_the_figures_of_kpis(run, city, live_pack):
 def test_the_pdf_holds_the_same_slides_and_figures(run, city, live_pack, artifacts_dir):
     out = live_pack / "tiedong.pdf"
     status, _, err = run("report", "--scope", DISTRICT, "--period", city["text"], "--as-of",
-                         city["as_of"].isoformat(), "--format", "pdf", "--out", str(out))
+                         city["as_of"].isoformat(), "--format", "pdf", "--out", str(out), "--link-base",
+                         "https://dash.example.gov.cn")
     assert status == 0, err
     pdf = PdfReader(str(out))
+    uris = [a.get_object()["/A"]["/URI"] for a in pdf.pages[1].get("/Annots", [])]
+    assert len(uris) == 6 and all(u.startswith("https://dash.example.gov.cn/cases?figure=") for u in uris)
     prs = Presentation(str(live_pack / "tiedong.pptx")) if (live_pack / "tiedong.pptx").exists() else None
     if prs is not None:
         assert len(pdf.pages) == len(prs.slides)
@@ -242,6 +255,7 @@ def test_a_snapshot_pack_holds_the_frozen_figures_after_new_data(run, city, tmp_
     (["--scope", DISTRICT, "--period", "2026-13"], "--period: 无法识别的统计周期 “2026-13”"),
     (["--scope", DISTRICT, "--period", "2026-10", "--snapshot", "4711"], "no snapshot '4711'"),
     (["--scope", DISTRICT, "--period", "2026-10", "--snapshot", "没有这个快照"], "no snapshot '没有这个快照'"),
+    (["--scope", DISTRICT, "--period", "2026-10", "--link-base", "javascript:alert(1)"], "--link-base must start"),
 ])
 def test_refusals_say_why_with_status_2(run, tmp_path, args, message):
     status, out, err = run("report", *args, "--format", "pdf", "--out", str(tmp_path / "x.pdf"))

@@ -181,3 +181,28 @@ def test_the_numbers_are_the_screens(value):
     for kind in ("count", "rate", "per_10k"):
         change = region.delta(kind, value, 0.25)
         assert num.change(kind, value, 0.25) == (change.text if change else "无可比数据")
+
+
+def test_the_files_link_each_figure_where_the_screens_do():
+    """The pure link builder of the files (report/links.py) writes the very address /present's links use."""
+    import io
+
+    from pptx import Presentation
+
+    from data_access.report import links, pptx_file
+    from ui import present
+
+    f = figures()
+    deck = slides.deck(f)
+    targets = [x.link for s in deck.slides for x in (*s.figures, *(c for t in s.tables for r in t.rows for c in r))
+               if x.link is not None]
+    assert len(targets) > 20 and {t.page for t in targets} == {"cases", "case", "alerts"}
+    for target in targets:
+        assert links.href(target, f) == links.href(target, deck) == present.url_of(target, f)
+    made = Presentation(io.BytesIO(pptx_file.write(deck, "https://dash.example/")))
+    head = [s for s in made.slides[1].shapes if s.shape_type == 1]
+    addresses = [s.text_frame.paragraphs[1].runs[0].hyperlink.address for s in head]
+    assert addresses[0] == "https://dash.example/cases?figure=received&region=101&period=custom&from=2026-10-01" \
+                           "&to=2026-10-31&as_of=2026-11-01T00%3A00%3A00"
+    assert Presentation(io.BytesIO(pptx_file.write(deck))).slides[1].shapes[2].text_frame.paragraphs[1].runs[0] \
+        .hyperlink.address is None  # without the product's address, no link

@@ -36,14 +36,15 @@ def workbook(figures: MeetingFigures) -> bytes:
 
 
 def build(figures: MeetingFigures, outlines: Mapping[str, object] | None = None, *, title: str | None = None,
-          kinds=("pptx", "pdf", "xlsx")) -> Pack:
-    """The files of ``kinds`` for the figures (the slides are made once)."""
+          kinds=("pptx", "pdf", "xlsx"), base: str | None = None) -> Pack:
+    """The files of ``kinds`` for the figures (the slides are made once). ``base``: the product's address
+    (https://…): every figure of the PPTX and the PDF then links to its appeals there."""
     made = deck(figures, outlines, title)
     files = {}
     if "pptx" in kinds:
-        files["pptx"] = pptx_file.write(made)
+        files["pptx"] = pptx_file.write(made, base)
     if "pdf" in kinds:
-        files["pdf"] = pdf_file.write(made)
+        files["pdf"] = pdf_file.write(made, base)
     if "xlsx" in kinds:
         files["xlsx"] = workbook(figures)
     return Pack(made, files)

@@ -26,10 +26,10 @@ class _Page:
     def xy(self, left: float, top: float) -> tuple[float, float]:
         return left / layout.WIDTH, 1 - top / layout.HEIGHT
 
-    def text(self, left, top, text, size, color=INK, bold=False, ha="left", va="top", width=None):
+    def text(self, left, top, text, size, color=INK, bold=False, ha="left", va="top", width=None, url=None):
         x, y = self.xy(left, top)
         self.fig.text(x, y, text, fontsize=size, color=color, fontweight="bold" if bold else "normal", ha=ha, va=va,
-                      wrap=width is not None)
+                      wrap=width is not None, url=url)
 
     def rect(self, box: layout.Box, color, rounded=False, edge="none"):
         x, y = self.xy(box.left, box.top + box.height)
@@ -43,16 +43,17 @@ class _Page:
         self.fig.add_artist(patch)
 
 
-def _tile(page: _Page, box: layout.Box, figure) -> None:
+def _tile(page: _Page, box: layout.Box, figure, url=None) -> None:
     page.rect(box, TILE, rounded=True, edge="#d5dde8")
     middle = box.left + box.width / 2
     page.text(middle, box.top + 0.12, figure.label, 15, MUTED, ha="center")
-    page.text(middle, box.top + 0.42, figure.text, 40 if box.width > 2.5 else 30, ACCENT, bold=True, ha="center")
+    page.text(middle, box.top + 0.42, figure.text, 40 if box.width > 2.5 else 30, ACCENT, bold=True, ha="center",
+              url=url)
     for k, note in enumerate(figure.notes):
         page.text(middle, box.top + 1.0 + 0.24 * k, note, 12, MUTED, ha="center")
 
 
-def _table(page: _Page, box: layout.Box, table) -> None:
+def _table(page: _Page, box: layout.Box, table, link=lambda target: None) -> None:
     page.text(box.left, box.top, table.title, 16, INK, bold=True)
     top = box.top + 0.45
     if not table.rows:
@@ -71,7 +72,9 @@ def _table(page: _Page, box: layout.Box, table) -> None:
         left = box.left
         for j in range(cols):
             text = table.columns[j] if i == 0 else table.rows[i - 1][j].text
-            page.text(left + 0.08, y + height / 2, text, size, "#ffffff" if i == 0 else INK, bold=i == 0, va="center")
+            url = None if i == 0 else link(table.rows[i - 1][j].link)
+            page.text(left + 0.08, y + height / 2, text, size, "#ffffff" if i == 0 else (ACCENT if url else INK),
+                      bold=i == 0, va="center", url=url)
             left += widths[j]
 
 
@@ -97,7 +100,7 @@ def fitting_size(table, width: float) -> float:
     return width * 72 / (sum(_longest(table)) * 0.55)
 
 
-def _page(pdf: PdfPages, page: Slide, stamp: str) -> None:
+def _page(pdf: PdfPages, page: Slide, stamp: str, link) -> None:
     fig = plt.figure(figsize=(layout.WIDTH, layout.HEIGHT), dpi=100)
     fig.patch.set_facecolor("#ffffff")
     p = _Page(fig)
@@ -110,11 +113,12 @@ def _page(pdf: PdfPages, page: Slide, stamp: str) -> None:
             p.text(box.left + (box.width / 2 if cover else 0), box.top + 0.05, page.subtitle, 20 if cover else 15,
                    MUTED, ha="center" if cover else "left")
         elif box.what == "figure":
-            _tile(p, box, page.figures[box.index])
+            figure = page.figures[box.index]
+            _tile(p, box, figure, link(figure.link))
         elif box.what == "caption":
             p.text(box.left, box.top + 0.05, page.caption, 11, MUTED)
         elif box.what == "table":
-            _table(p, box, page.tables[box.index])
+            _table(p, box, page.tables[box.index], link)
         elif box.what == "image":
             image = page.images[box.index]
             placed = layout.fit(box, image.png)
@@ -128,10 +132,16 @@ def _page(pdf: PdfPages, page: Slide, stamp: str) -> None:
     plt.close(fig)
 
 
-def write(deck: Deck) -> bytes:
+def write(deck: Deck, base: str | None = None) -> bytes:
+    """The PDF; with ``base`` (the product's address, https://…) every figure links to its appeals there."""
+    from .links import href
+
+    def link(target):
+        return href(target, deck, base) if base else None
+
     charts.setup()
     out = io.BytesIO()
     with PdfPages(out, metadata={"Title": deck.title, "Subject": deck.stamp, "Creator": "诉求指挥中心"}) as pdf:
         for page in deck.slides:
-            _page(pdf, page, f"{deck.scope_name} · {deck.stamp}")
+            _page(pdf, page, f"{deck.scope_name} · {deck.stamp}", link)
     return out.getvalue()

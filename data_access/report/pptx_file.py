@@ -40,22 +40,24 @@ def _font(run, size: float, color=INK, bold: bool = False) -> None:
 
 
 def _text(shape, lines, align=PP_ALIGN.LEFT) -> None:
-    """``lines``: (text, size, colour, bold) per paragraph."""
+    """``lines``: (text, size, colour, bold[, link]) per paragraph."""
     frame = shape.text_frame
     frame.word_wrap = True
-    for k, (text, size, color, bold) in enumerate(lines):
+    for k, (text, size, color, bold, *url) in enumerate(lines):
         para = frame.paragraphs[0] if k == 0 else frame.add_paragraph()
         para.alignment = align
         run = para.add_run()
         run.text = text
         _font(run, size, color, bold)
+        if url and url[0]:
+            run.hyperlink.address = url[0]
 
 
 def _box(slide, box: layout.Box):
     return slide.shapes.add_textbox(Inches(box.left), Inches(box.top), Inches(box.width), Inches(box.height))
 
 
-def _tile(slide, box: layout.Box, figure) -> None:
+def _tile(slide, box: layout.Box, figure, url: str | None) -> None:
     shape = slide.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, Inches(box.left), Inches(box.top), Inches(box.width),
                                    Inches(box.height))
     shape.fill.solid()
@@ -63,12 +65,12 @@ def _tile(slide, box: layout.Box, figure) -> None:
     shape.line.color.rgb = RGBColor(0xD5, 0xDD, 0xE8)
     shape.adjustments[0] = 0.08
     value = 40 if box.width > 2.5 else 30
-    lines = [(figure.label, 15, MUTED, False), (figure.text, value, ACCENT, True)]
+    lines = [(figure.label, 15, MUTED, False), (figure.text, value, ACCENT, True, url)]
     lines += [(note, 13, MUTED, False) for note in figure.notes]
     _text(shape, lines, PP_ALIGN.CENTER)
 
 
-def _table(slide, box: layout.Box, table) -> None:
+def _table(slide, box: layout.Box, table, link) -> None:
     from .pdf_file import _widths, fitting_size
 
     rows = len(table.rows) + 1
@@ -103,10 +105,13 @@ def _table(slide, box: layout.Box, table) -> None:
             run = para.add_run()
             run.text = fig.text
             _font(run, size)
+            url = link(fig.link)
+            if url:
+                run.hyperlink.address = url
             cell.margin_top = cell.margin_bottom = Inches(0.03)
 
 
-def _slide(prs, page: Slide, stamp: str) -> None:
+def _slide(prs, page: Slide, stamp: str, link) -> None:
     slide = prs.slides.add_slide(prs.slide_layouts[6])  # blank
     for box in layout.place(page):
         if box.what == "title":
@@ -116,11 +121,12 @@ def _slide(prs, page: Slide, stamp: str) -> None:
             _text(_box(slide, box), [(page.subtitle, 20 if page.kind == "cover" else 16, MUTED, False)],
                   PP_ALIGN.CENTER if page.kind == "cover" else PP_ALIGN.LEFT)
         elif box.what == "figure":
-            _tile(slide, box, page.figures[box.index])
+            figure = page.figures[box.index]
+            _tile(slide, box, figure, link(figure.link))
         elif box.what == "caption":
             _text(_box(slide, box), [(page.caption, 12, MUTED, False)])
         elif box.what == "table":
-            _table(slide, box, page.tables[box.index])
+            _table(slide, box, page.tables[box.index], link)
         elif box.what == "image":
             image = page.images[box.index]
             placed = layout.fit(box, image.png)
@@ -132,12 +138,18 @@ def _slide(prs, page: Slide, stamp: str) -> None:
     slide.notes_slide.notes_text_frame.text = "\n".join(page.notes)
 
 
-def write(deck: Deck) -> bytes:
+def write(deck: Deck, base: str | None = None) -> bytes:
+    """The PPTX; with ``base`` (the product's address, https://…) every figure links to its appeals there."""
+    from .links import href
+
+    def link(target):
+        return href(target, deck, base) if base else None
+
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(layout.WIDTH), Inches(layout.HEIGHT)
     stamp = f"{deck.scope_name} · {deck.stamp}"
     for page in deck.slides:
-        _slide(prs, page, stamp)
+        _slide(prs, page, stamp, link)
     out = io.BytesIO()
     prs.save(out)
     return out.getvalue()
