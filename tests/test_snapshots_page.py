@@ -133,6 +133,7 @@ def test_freezing_from_the_form_opens_the_snapshot_with_its_real_figures(page, c
                                                                  [city["last"].isoformat()])
     assert len(at.get("plotly_chart")) == 3  # the trend, the categories, the channels
     assert any(f"/snapshots?id={ident}" in h.value for h in at.get("html"))  # the link that reproduces it
+    assert any(f"/present?snapshot={ident}" in h.value for h in at.get("html"))  # and the one that presents it
 
 
 def test_the_same_link_shows_the_same_figures_after_new_data(page, city, monkeypatch):

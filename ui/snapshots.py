@@ -200,6 +200,7 @@ def opened(key, ident: str) -> None:
             f'<b>{html.escape(figures.period_label)}</b>（{html.escape(figures.period.label())}） · 冻结人 {html.escape(info.created_by)} · '
             f'数字为冻结时的计算结果，不随新数据或对旧工单的补录、更正而变化；“明细”按截至时点查询当前数据库 · '
             f'<a href="{html.escape(snapshot_url(info.id))}" target="_self">本快照链接</a> · '
+            f'<a href="{html.escape(link("present", snapshot=str(info.id)))}" target="_self">演示（幻灯片）›</a> · '
             f'<a href="{link("snapshots")}" target="_self">全部快照</a></div>')
     flash()
     view = frozen_view(figures)
