@@ -268,3 +268,28 @@ def test_a_bad_format_is_refused_by_the_parser(run, tmp_path):
     status, _, err = run("report", "--scope", DISTRICT, "--period", "2026-10", "--format", "docx", "--out",
                          str(tmp_path / "x.docx"))
     assert status == 2 and "invalid choice: 'docx'" in err
+
+
+def test_the_pptx_pages_as_pictures(run, city, tmp_path, artifacts_dir):
+    """The PPTX as PowerPoint would show it: LibreOffice (Debian libreoffice-impress) converts it to PDF and
+    pdftoppm draws its pages into tests/artifacts/pack/pptx/, to be looked at; the PDF has one page a slide."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None or shutil.which("pdftoppm") is None:
+        pytest.skip("LibreOffice (libreoffice-impress) or pdftoppm (poppler-utils) is not installed: "
+                    "the PPTX was not drawn as pictures")
+    out = tmp_path / "tiedong.pptx"
+    status, _, err = run("report", "--scope", DISTRICT, "--period", city["text"], "--as-of",
+                         city["as_of"].isoformat(), "--format", "pptx", "--out", str(out))
+    assert status == 0, err
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)], check=True, capture_output=True,
+                   timeout=300)
+    converted = tmp_path / "tiedong.pdf"
+    assert len(PdfReader(str(converted)).pages) == len(Presentation(str(out)).slides)
+    folder = artifacts_dir / "pack" / "pptx"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("slide-*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-r", "72", "-png", str(converted), str(folder / "slide")], check=True,
+                   capture_output=True, timeout=300)
+    assert len(list(folder.glob("slide-*.png"))) == len(Presentation(str(out)).slides)

@@ -17,8 +17,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402  (no pyplot: its global state is not for a server's threads)
 
 FONT_FAMILY = "Noto Sans CJK SC"
 THEMES = {
@@ -71,7 +71,8 @@ def _colors(theme: str) -> dict:
 def _figure(width: float, height: float, theme: str):
     setup()
     c = _colors(theme)
-    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
+    fig = Figure(figsize=(width, height), dpi=100)
+    ax = fig.subplots()
     fig.patch.set_facecolor(c["bg"])
     ax.set_facecolor(c["bg"])
     for side in ("top", "right"):
@@ -87,7 +88,6 @@ def _figure(width: float, height: float, theme: str):
 def _png(fig) -> bytes:
     out = io.BytesIO()
     fig.savefig(out, format="png", facecolor=fig.get_facecolor(), bbox_inches="tight", pad_inches=0.15)
-    plt.close(fig)
     return out.getvalue()
 
 
@@ -133,7 +133,8 @@ def region_map(outlines: Mapping[str, object], focus: str | None, theme: str = "
 
     setup()
     c = _colors(theme)
-    fig, ax = plt.subplots(figsize=size, dpi=100)
+    fig = Figure(figsize=size, dpi=100)
+    ax = fig.subplots()
     fig.patch.set_facecolor(c["bg"])
     ax.set_facecolor(c["bg"])
     ax.set_axis_off()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import io
 
 import matplotlib.image as mpimg
-import matplotlib.pyplot as plt
 from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
 from . import charts, layout
@@ -101,7 +101,7 @@ def fitting_size(table, width: float) -> float:
 
 
 def _page(pdf: PdfPages, page: Slide, stamp: str, link) -> None:
-    fig = plt.figure(figsize=(layout.WIDTH, layout.HEIGHT), dpi=100)
+    fig = Figure(figsize=(layout.WIDTH, layout.HEIGHT), dpi=100)
     fig.patch.set_facecolor("#ffffff")
     p = _Page(fig)
     cover = page.kind == "cover"
@@ -129,7 +129,6 @@ def _page(pdf: PdfPages, page: Slide, stamp: str, link) -> None:
     if not cover:
         p.text(layout.WIDTH - layout.MARGIN, layout.HEIGHT - 0.35, stamp, 10, MUTED, ha="right")
     pdf.savefig(fig)
-    plt.close(fig)
 
 
 def write(deck: Deck, base: str | None = None) -> bytes:

@@ -64,9 +64,12 @@ def _tile(slide, box: layout.Box, figure, url: str | None) -> None:
     shape.fill.fore_color.rgb = TILE
     shape.line.color.rgb = RGBColor(0xD5, 0xDD, 0xE8)
     shape.adjustments[0] = 0.08
-    value = 40 if box.width > 2.5 else 30
-    lines = [(figure.label, 15, MUTED, False), (figure.text, value, ACCENT, True, url)]
-    lines += [(note, 13, MUTED, False) for note in figure.notes]
+    narrow = box.width < 2.2  # six tiles in a row
+    value = 40 if box.width > 2.5 else 28 if narrow else 30
+    lines = [(figure.label, 12 if narrow else 15, MUTED, False), (figure.text, value, ACCENT, True, url)]
+    lines += [(note, 10 if narrow else 13, MUTED, False) for note in figure.notes]
+    frame = shape.text_frame
+    frame.margin_left = frame.margin_right = Inches(0.04)
     _text(shape, lines, PP_ALIGN.CENTER)
 
 
@@ -75,7 +78,7 @@ def _table(slide, box: layout.Box, table, link) -> None:
 
     rows = len(table.rows) + 1
     size = 14 if rows <= 9 else 12 if rows <= 13 else 10.5
-    size = min(size, fitting_size(table, box.width))
+    size = min(size, fitting_size(table, box.width) * 0.92)  # PowerPoint's cells keep a margin
     title = _box(slide, layout.Box("caption", 0, box.left, box.top, box.width, 0.4))
     _text(title, [(table.title, 16, INK, True)])
     top = box.top + 0.45
@@ -96,6 +99,7 @@ def _table(slide, box: layout.Box, table, link) -> None:
         run = cell.text_frame.paragraphs[0].add_run()
         run.text = name
         _font(run, size, WHITE, True)
+        cell.margin_left = cell.margin_right = Inches(0.05)
     for i, row in enumerate(table.rows, start=1):
         for j, fig in enumerate(row):
             cell = grid.cell(i, j)
@@ -109,6 +113,7 @@ def _table(slide, box: layout.Box, table, link) -> None:
             if url:
                 run.hyperlink.address = url
             cell.margin_top = cell.margin_bottom = Inches(0.03)
+            cell.margin_left = cell.margin_right = Inches(0.05)
 
 
 def _slide(prs, page: Slide, stamp: str, link) -> None:
