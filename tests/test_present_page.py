@@ -119,7 +119,11 @@ def test_live_slides_show_the_figures_with_links_at_the_as_of(page, city):
     value, url = _figure(unit, "受理量")
     assert value == fmt.count(biggest["received"])
     assert parse_qs(urlsplit(url).query)["region"] == [biggest["code"]]
-    assert unit.count("data:image/png;base64,") == 3  # its map, its trend, its categories
+    assert unit.count("data:image/png;base64,") == 2  # its map and its trend
+    # its top categories, each count linked to that category's appeals in the street
+    cats = re.search(r"<h3>主要诉求类别</h3>(.*?)</table>", unit, flags=re.S).group(1)
+    url = htmllib.unescape(re.findall(r'href="([^"]+)"', cats)[0])
+    assert parse_qs(urlsplit(url).query)["region"] == [biggest["code"]] and "category" in parse_qs(urlsplit(url).query)
     # the speaker notes carry the definitions
     assert "办结率：已办结 ÷ （受理 − 撤销）" in head
 

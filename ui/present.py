@@ -70,15 +70,17 @@ def _image(image) -> str:
 
 def _slide(index: int, slide: Slide, deck: Deck, figures: MeetingFigures) -> str:
     figs = "".join(_figure(f, figures) for f in slide.figures)
-    tables = slide.tables if not (slide.kind == "unit" and slide.images) else ()
-    body = "".join(_table(t, figures) for t in tables) + "".join(_image(i) for i in slide.images)
+    tables, images = slide.tables, slide.images
+    if slide.kind == "unit" and tables:  # the categories as a table: each count links to its appeals
+        images = tuple(i for i in images if i.title != "主要诉求类别")
+    body = "".join(_image(i) for i in images) + "".join(_table(t, figures) for t in tables)
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in slide.notes)
     caption = f'<p class="caption">{html.escape(slide.caption)}</p>' if slide.caption else ""
     return (f'<section class="slide kind-{slide.kind}" data-index="{index}" data-kind="{slide.kind}"'
             f'{"" if index == 1 else " hidden"}>'
             f'<header><h1>{html.escape(slide.title)}</h1><p class="sub">{html.escape(slide.subtitle)}</p></header>'
             + (f'<div class="figs n{len(slide.figures)}">{figs}</div>' if figs else "")
-            + (f'<div class="body n{len(tables) + len(slide.images)}">{body}</div>' if body else "")
+            + (f'<div class="body n{len(tables) + len(images)}">{body}</div>' if body else "")
             + caption
             + f'<aside class="notes"><h4>讲稿备注 · 指标口径</h4><ul>{notes}</ul></aside>'
             + f'<footer>{html.escape(deck.scope_name)} · {html.escape(deck.stamp)}</footer></section>')
@@ -121,6 +123,8 @@ CSS = """
 .present-deck .kind-rankings table, .present-deck .kind-overdue table { font-size: 24px; }
 .present-deck .kind-rankings .tbl h3 { font-size: 28px; }
 .present-deck .kind-overdue .tbl:first-child { flex: 1.7; }
+.present-deck .kind-unit .img:first-child { flex: 0.8; }
+.present-deck .kind-unit .img + .img { flex: 1.3; }
 .present-deck .tbl h3 { font-size: 32px; margin: 0 0 10px; color: var(--fg); padding: 0; }
 .present-deck table { border-collapse: collapse; width: 100%; font-size: 27px; }
 .present-deck th { background: var(--head); color: #fff; text-align: left; padding: 6px 12px; font-weight: 600; }

@@ -92,6 +92,7 @@ def _png(fig) -> bytes:
 
 
 def _thousands(ax) -> None:
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(6, integer=True))  # counts: whole ticks only
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
@@ -120,6 +121,7 @@ def bars(labels: Sequence[str], values: Sequence[float], theme: str = "light", *
     ax.set_yticks(ys, labels=list(labels), fontsize=15, color=c["fg"])
     top = max([float(v) for v in values] + [1.0])
     ax.set_xlim(0, top * 1.18)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(6, integer=True))
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     for y, v, t in zip(ys, values, texts or [f"{v:,.0f}" for v in values]):
         ax.text(float(v) + top * 0.01, y, t, va="center", fontsize=14, color=c["fg"])
