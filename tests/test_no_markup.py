@@ -712,6 +712,7 @@ SWEEPS = {
     "snapshots-custom": ("snapshots", CUSTOM, ["from", "to"], ["from", "to"]),
     "snapshots-id": ("snapshots", {}, ["id"], ["id"]),
     "present-view": ("present", {}, VIEW, VIEW),
+    "present-snapshot": ("present", {}, ["snapshot", "theme"], ["snapshot"]),
     "cases-status": ("cases", {"figure": "received", "period": "all"}, ["status"], []),
     "cases-child": ("cases", {"figure": "received", "period": "all"}, ["child"], []),
     "case-id": ("case", {}, ["id"], ["id"]),
