@@ -50,8 +50,10 @@ def freeze_link(scope: Scope, view: ViewParams) -> None:
     """The 冻结本页 link of a page (staff only): to /snapshots with the page's region, period and as-of."""
     if view.kiosk:
         return
+    present = link("present", region=scope.code, **{k: v for k, v in view.carried().items() if k != "kiosk"})
     st.html(CSS + f'<div class="freeze-link"><a href="{html.escape(freeze_url(scope, view))}" target="_self" '
-            'title="冻结当前区域与时段的讲评数据，会议时打开即为冻结时的数字">冻结本页 ›</a></div>')
+            'title="冻结当前区域与时段的讲评数据，会议时打开即为冻结时的数字">冻结本页 ›</a> · '
+            f'<a href="{html.escape(present)}" target="_self" title="以幻灯片放映当前区域与时段的讲评数据">演示 ›</a></div>')
 
 
 def snapshot_url(snapshot_id: int) -> str:
