@@ -165,16 +165,17 @@ SCRIPT = """
     deck.style.transform = "translate(" + ((box.width - 1920 * scale) / 2) + "px," +
       ((box.height - 1080 * scale) / 2) + "px) scale(" + scale + ")";
   }
-  function show(n) {
+  function show(n, keep) {
     const k = Math.max(1, Math.min(total, n));
     slides.forEach(function (s, i) { s.hidden = (i + 1) !== k; });
     stage.dataset.current = String(k);
     counter.textContent = k + " / " + total;
+    if (keep) { return; }  // opening the page leaves its address as it was linked
     try { history.replaceState(history.state, "", location.pathname + location.search + "#" + k); } catch (e) {}
   }
   function current() { return parseInt(stage.dataset.current || "1", 10); }
   const start = parseInt((location.hash || "").replace("#", ""), 10);
-  show(isNaN(start) ? 1 : start);
+  show(isNaN(start) ? 1 : start, true);
   fit();
   if (window.__presentResize) { window.removeEventListener("resize", window.__presentResize); }
   window.__presentResize = fit;
