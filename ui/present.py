@@ -145,6 +145,7 @@ CSS = """
 .present-counter { position: absolute; right: 28px; bottom: 16px; font-size: 22px; z-index: 6;
   font-family: "Noto Sans CJK SC", sans-serif; padding: 2px 12px; border-radius: 8px; }
 .present-stage .present-counter { color: #9fb2cf; background: rgba(0, 0, 0, .25); }
+.present-stage.light { background: #e6ebf2; }
 .present-stage.light .present-counter { color: #3d4d63; background: rgba(31, 45, 61, .08); }
 .present-help { font-size: .9rem; color: #8aa3c7; margin: 4px 0 0; }
 </style>
