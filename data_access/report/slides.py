@@ -183,7 +183,8 @@ def headline(figures: MeetingFigures, theme: str = "light") -> Slide:
     trend = _frame(figures, meeting.TREND)
     images = ()
     if trend is not None and len(trend):
-        images = (Image("每日受理与办结", charts.trend(trend["day"], trend["received"], trend["closed"], theme),
+        images = (Image("每日受理与办结", charts.trend(trend["day"], trend["received"], trend["closed"], theme,
+                                                                 size=(13.0, 4.0)),
                         "每日受理与办结折线图"),)
     explain = [definition(k) for k, _, _ in HEADLINE]
     explain.append(f"环比：与上一周期（{notes.get('previous_label') or '—'}，截至 {notes.get('previous_as_of') or '—'}）比较"
