@@ -24,6 +24,7 @@ pages = [
     st.Page("pages/alerts.py", title="超期预警与督办", icon=":material/notification_important:", url_path="alerts"),
     st.Page("pages/cases.py", title="工单列表", icon=":material/list_alt:", url_path="cases"),
     st.Page("pages/snapshots.py", title="会议快照", icon=":material/ac_unit:", url_path="snapshots"),
+    st.Page("pages/present.py", title="演示模式", icon=":material/slideshow:", url_path="present"),
     st.Page("pages/case.py", title="工单详情", icon=":material/description:", url_path="case", visibility="hidden"),
     st.Page("pages/audit.py", title="审计日志", icon=":material/manage_search:", url_path="audit",
             visibility="visible" if principal is not None and principal.role == "admin" else "hidden"),

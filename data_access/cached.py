@@ -1057,11 +1057,14 @@ def league(key: Token, scope: Scope, period: Period, as_of: dt.datetime, unit: s
 
 @_guarded
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=50)
-def meeting_figures(key: Token, scope: Scope, period: Period, as_of: dt.datetime):
-    """The figures of a review meeting, live (``meeting.figures``)."""
+def meeting_figures(key: Token, scope: Scope, period: Period, as_of: dt.datetime, weights=None):
+    """The figures of a review meeting, live (``meeting.figures``), the 红黑榜 under ``weights`` (None: those in
+    force, ``ranking_weights``)."""
     from . import meeting
 
-    return meeting.figures(_con(), scope, period, as_of, rules=time_limit_rules(key))
+    if weights is None:
+        weights = ranking_weights(key)
+    return meeting.figures(_con(), scope, period, as_of, rules=time_limit_rules(key), weights=weights)
 
 
 def _snapshot_in_grant(key: Token, grant: access.Grant, info, ident) -> None:
@@ -1122,7 +1125,7 @@ def freeze_snapshot(key: Token, scope: Scope, period: Period, as_of: dt.datetime
         raise snapshots.SnapshotError(
             f"截至时间 {as_of:%Y-%m-%d %H:%M:%S} 晚于数据时间"
             f"{'' if data_time is None else f' {data_time:%Y-%m-%d %H:%M:%S}'}，此后到达的工单还会改变这些数字，不能冻结")
-    figures = meeting_figures(key, scope, period, as_of)
+    figures = meeting_figures(key, scope, period, as_of, ranking_weights(key))
     return snapshots.store(sor_engine(), figures, name=name, created_by=account)
 
 

@@ -15,6 +15,7 @@ Commands
   timezone        the city's time zone stored with the data: show | set ZONE
   weights         the 红黑榜's composite weights and minimum appeals: show, or --set them
   snapshot        review-meeting snapshots (会议快照): freeze | list | show | delete
+  report          the meeting pack (会议材料): slides as PPTX or PDF, tables as Excel
 
 Every command takes ``--db URL``; the default is the configured system of
 record (``APPEALS_DB_URL`` or ``.streamlit/secrets.toml``, else the SQLite
@@ -31,7 +32,7 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import cityzone, cli_auth, cli_snapshots
+from . import cityzone, cli_auth, cli_report, cli_snapshots
 from .clock import local_now, to_local_naive
 from .config import load_settings, redact_url
 from .files import keep_private
@@ -173,6 +174,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_auth.add_parsers(sub, db_arg)
     cli_snapshots.add_parsers(sub, db_arg)
+    cli_report.add_parsers(sub, db_arg)
     return p
 
 
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                    "import-regions": _import_regions, "import-appeals": _import_appeals,
                    "users": cli_auth.users, "kiosk-token": cli_auth.kiosk_token,
                    "timezone": _timezone, "weights": _weights,
-                   "snapshot": cli_snapshots.snapshot}[args.command]
+                   "snapshot": cli_snapshots.snapshot, "report": cli_report.report}[args.command]
         return handler(args, url, settings)
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)

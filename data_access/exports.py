@@ -124,26 +124,40 @@ def table_xlsx_bytes(table: pd.DataFrame, sheet_name: str = "工单列表") -> b
     Written in openpyxl's streaming mode, so memory stays flat; 100,000 rows
     take about 15 s (the page makes the file only when its button is clicked).
     """
+    return tables_xlsx_bytes([(sheet_name, table)])
+
+
+def tables_xlsx_bytes(sheets: list[tuple[str, pd.DataFrame]]) -> bytes:
+    """Several tables as one Excel workbook, a sheet each (``table_xlsx_bytes``'s rules for every sheet;
+    sheet names made unique)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    table = safe_table(table)
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=_sheet_title(sheet_name))
-    sheet.freeze_panes = "A2"
-    widths = {"工单号": 20, "受理时间": 17, "办理时限": 17, "办结时间": 17, "地址": 36, "诉求内容": 60}
-    for i, header in enumerate(table.columns):
-        sheet.column_dimensions[_column_letter(i)].width = widths.get(header, 12)
+    used: set[str] = set()
     bold = Font(bold=True)
-    head = []
-    for header in table.columns:
-        cell = WriteOnlyCell(sheet, value=header)
-        cell.font = bold
-        head.append(cell)
-    sheet.append(head)
-    for row in table.itertuples(index=False, name=None):
-        sheet.append([None if v == "" or (isinstance(v, float) and math.isnan(v)) else v for v in row])
+    widths = {"工单号": 20, "受理时间": 17, "办理时限": 17, "办结时间": 17, "地址": 36, "诉求内容": 60, "名称": 24}
+    for sheet_name, table in sheets:
+        table = safe_table(table)
+        title = _sheet_title(sheet_name)
+        k = 2
+        while title in used:
+            suffix = f" {k}"
+            title, k = _sheet_title(sheet_name)[:31 - len(suffix)] + suffix, k + 1
+        used.add(title)
+        sheet = book.create_sheet(title=title)
+        sheet.freeze_panes = "A2"
+        for i, header in enumerate(table.columns):
+            sheet.column_dimensions[_column_letter(i)].width = widths.get(header, 12)
+        head = []
+        for header in table.columns:
+            cell = WriteOnlyCell(sheet, value=header)
+            cell.font = bold
+            head.append(cell)
+        sheet.append(head)
+        for row in table.itertuples(index=False, name=None):
+            sheet.append([None if v == "" or (isinstance(v, float) and math.isnan(v)) else v for v in row])
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

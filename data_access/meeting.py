@@ -19,7 +19,10 @@ section                    what it holds (one ``Section``: a small table, with n
                            one (超期 · 全部在办): ``queries.newest_overdue``, ``queries.kpis``
 ``supervision_streets``,   督办 per street and per department, with the open ones:
 ``supervision_departments`` ``supervision_queries``
-``rankings``               reserved for the 红黑榜 (``RANKINGS``): not built here
+``rankings``               the 红黑榜 of the streets and the departments, with the weights used
+                           (``meeting_sections.rankings``, ``rankings.league``)
+``child_trend``,           each child unit's daily trend and top categories (the slide of each
+``child_categories``       street or district): ``meeting_sections``
 ========================== ==========================================================================
 
 ``MeetingFigures`` is frozen and made of plain values (ints, floats, strings,
@@ -68,8 +71,10 @@ REPEATS = "repeats"
 OVERDUE = "overdue"
 SUPERVISION_STREETS = "supervision_streets"
 SUPERVISION_DEPARTMENTS = "supervision_departments"
-# the 红黑榜's slot: a builder of data_access/rankings.py adds it to BUILDERS; figures() of this version leave it out
+# the 红黑榜 and each child unit's trend and categories: built in data_access/meeting_sections.py
 RANKINGS = "rankings"
+CHILD_TREND = "child_trend"
+CHILD_CATEGORIES = "child_categories"
 
 TOP_CATEGORIES = 10
 HOTSPOT_WINDOW_DAYS = 14  # as on /region (ui.region.EMERGING_DAYS)
@@ -445,6 +450,7 @@ class Context:
     child_level: str | None
     rules: object
     first_appeal: dt.datetime | None
+    weights: object = None  # the 红黑榜's weights (ranking_weights.Weights); None: its DEFAULTS
 
 
 def _kpi_row(row: pd.Series) -> dict:
@@ -603,19 +609,23 @@ BUILDERS: dict[str, Builder] = {
 
 
 def figures(conn, scope: Scope, period: Period, as_of: dt.datetime, *, rules=None,
-            text: str | None = None) -> MeetingFigures:
+            text: str | None = None, weights=None) -> MeetingFigures:
     """The figures of a review meeting for ``scope`` and ``period``, judged at ``as_of`` (see the module
     docstring). ``conn``: the analytics store (the hotspot queries need DuckDB). ``rules``: the time-limit
     rules for how late each overdue appeal is (None: the built-in ones). ``text``: the period as written
-    (default: ``period_text(period)``)."""
+    (default: ``period_text(period)``). ``weights``: the 红黑榜's weights in force (``ranking_weights.load``; None:
+    its defaults); the section keeps the weights it was ranked with."""
     text = text or period_text(period)
     if period.start is None or period.end is None:
         raise FiguresError("会议数据需要有起止日期的统计周期（不能是“全部时间”）")
     name = "全域" if scope.is_whole else str(queries.region(conn, scope.code)["name"])
     below = levels_below(queries.level_counts(conn, scope), scope)
     first, _ = queries.data_range(conn, Scope.whole())
-    ctx = Context(child_level=below[0] if below else None, rules=rules, first_appeal=first)
+    ctx = Context(child_level=below[0] if below else None, rules=rules, first_appeal=first, weights=weights)
     sections = {key: build(conn, scope, period, as_of, ctx) for key, build in BUILDERS.items()}
     return MeetingFigures(scope_code=scope.code, scope_level=scope.level, scope_name=name,
                           period_start=period.start, period_end=period.end, period_text=text,
                           period_label=period_label(text), as_of=as_of, sections=sections)
+
+
+from . import meeting_sections  # noqa: E402,F401 - adds the 红黑榜 and the child units' sections to BUILDERS

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete as sql_delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import meeting, schema
+from . import meeting, ranking_weights, schema
 from .auth import _audit_row, _now
 from .meeting import MeetingFigures
 from .scope import Period, Scope
@@ -120,7 +120,8 @@ def freeze(engine: Engine, conn, scope: Scope, period: Period, as_of: dt.datetim
         raise SnapshotError(f"截至时间 {as_of:%Y-%m-%d %H:%M:%S} 晚于数据时间 {data_time:%Y-%m-%d %H:%M:%S}，"
                             "此后到达的工单还会改变这些数字，不能冻结")
     try:
-        figures = meeting.figures(conn, scope, period, as_of, rules=rules, text=text)
+        figures = meeting.figures(conn, scope, period, as_of, rules=rules, text=text,
+                                  weights=ranking_weights.load(engine))
     except meeting.FiguresError as exc:
         raise SnapshotError(str(exc)) from None
     return store(engine, figures, name=name, created_by=created_by, now=now)

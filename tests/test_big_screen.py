@@ -310,7 +310,7 @@ def test_a_kiosk_gets_the_big_screen_and_a_refusal_on_every_other_page(demo_env,
     assert len(at.metric) == 8 and not at.download_button
     shown = html_tables(at)
     assert set(shown) == {"ranking", "newest-overdue"} and "工单" not in shown["ranking"].columns
-    for page in ("region", "alerts", "cases", "case", "audit", "snapshots"):
+    for page in ("region", "alerts", "cases", "case", "audit", "snapshots", "present"):
         at.switch_page(str(ROOT / "pages" / f"{page}.py"))
         at.query_params.update({"figure": "received", "id": "GD20260101000001"})
         at.run()

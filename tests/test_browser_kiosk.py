@@ -34,6 +34,7 @@ REFUSED = {
     "case": "/case?id=GD20260101000001",
     "audit": "/audit",
     "snapshots": "/snapshots",
+    "present": "/present",
 }
 
 

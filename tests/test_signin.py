@@ -33,7 +33,8 @@ APPEAL = re.compile(r"GD\d{14}")
 PAGES = {"big_screen": "pages/big_screen.py", "region": "pages/region.py", "alerts": "pages/alerts.py",
          "cases": "pages/cases.py", "case": "pages/case.py", "audit": "pages/audit.py",
          "rankings": "pages/rankings.py",
-         "snapshots": "pages/snapshots.py", "compare": "pages/compare.py"}
+         "snapshots": "pages/snapshots.py", "compare": "pages/compare.py",
+         "present": "pages/present.py"}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,8 @@ def _audit(engine, action: str, actor: str | None = None) -> list[dict]:
 # ----------------------------------------------------------- signing in ---
 
 @pytest.mark.attack("jurisdiction")
-@pytest.mark.parametrize("page", ["big_screen", "region", "alerts", "cases", "case", "audit", "rankings", "snapshots"])
+@pytest.mark.parametrize("page", ["big_screen", "region", "alerts", "cases", "case", "audit", "rankings", "snapshots",
+                                  "present"])
 def test_nothing_shows_before_signing_in(app, page):
     at = app(page, figure="received", id="GD20260101000001")
     assert {b.label for b in at.button} >= {"登录"}
@@ -232,6 +234,7 @@ PAGE_PARAMS = {
               {"figure": "received", "period": "all", "child": "210302002"}],
     "snapshots": [{}],
     "compare": [{}],
+    "present": [{}],
 }
 
 
@@ -245,6 +248,9 @@ def _codes_and_appeals(at: AppTest) -> tuple[set[str], set[str]]:
     text = "\n".join(df.value.to_csv(index=False) for df in all_tables(at))
     text += "\n" + json.dumps(_maps(at), ensure_ascii=False)
     text += "\n" + "\n".join(str(m.value) for m in at.metric)
+    # /present's slides: one HTML document (its pictures left out: their base64 is no code)
+    text += "\n" + "\n".join(re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", h.value) for h in at.get("html")
+                             if 'id="present-stage"' in h.value)
     return set(CODE.findall(text)), set(APPEAL.findall(text))
 
 

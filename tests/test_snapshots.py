@@ -141,7 +141,7 @@ def test_the_units_trend_categories_channels_and_overdue(store):
     city = meeting.figures(con, Scope("100", "city"), OCTOBER, T)
     assert city.section(meeting.CHILDREN).notes["level"] == "district"
     assert city.section(meeting.CHILDREN).lookup("code", "102", "received") == 2
-    assert meeting.RANKINGS not in city.sections  # the 红黑榜's slot: filled by its own builder, not here
+    assert meeting.RANKINGS in city.sections  # the 红黑榜: data_access/meeting_sections.py (tests/test_meeting_sections.py)
 
 
 # ------------------------------------------------------------- JSON ---

@@ -133,6 +133,7 @@ def test_freezing_from_the_form_opens_the_snapshot_with_its_real_figures(page, c
                                                                  [city["last"].isoformat()])
     assert len(at.get("plotly_chart")) == 3  # the trend, the categories, the channels
     assert any(f"/snapshots?id={ident}" in h.value for h in at.get("html"))  # the link that reproduces it
+    assert any(f"/present?snapshot={ident}" in h.value for h in at.get("html"))  # and the one that presents it
 
 
 def test_the_same_link_shows_the_same_figures_after_new_data(page, city, monkeypatch):
@@ -209,6 +210,8 @@ def test_the_region_page_offers_to_freeze_its_view(page, city):
     at = page(target="region", region=DISTRICT, period="7d")
     link = re.search(r'<div class="freeze-link"><a href="([^"]+)"', _html(at))
     assert link and link.group(1).replace("&amp;", "&") == f"/snapshots?region={DISTRICT}&period=7d"
+    shown = re.search(r'<a href="([^"]+)" target="_self" title="以幻灯片放映[^"]*">演示 ›</a>', _html(at))
+    assert shown and shown.group(1).replace("&amp;", "&") == f"/present?region={DISTRICT}&period=7d"
     # an open period cannot be frozen: the form offers last month instead, and says so
     at = page(region=DISTRICT, period="all")
     assert {t.label: t.value for t in at.text_input}["统计周期"] == city["text"]

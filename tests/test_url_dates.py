@@ -25,7 +25,7 @@ URLS = {
 }
 # the pages that list the URL's problems on screen, and what each needs besides
 SHOWN = {"big_screen": {}, "region": {}, "alerts": {}, "cases": {"figure": "received"}, "rankings": {}, "snapshots": {},
-         "compare": {}}
+         "compare": {}, "present": {}}
 
 
 @pytest.fixture(scope="module")

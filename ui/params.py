@@ -42,7 +42,8 @@ CALENDAR_EXAMPLES = "2026-10-15（日）、2026-W44（周）、2026-10（月）�
 
 # the URL path of each page (see app.py)
 PAGES = {"big_screen": "", "region": "region", "alerts": "alerts", "cases": "cases", "case": "case",
-         "compare": "compare", "rankings": "rankings", "snapshots": "snapshots"}
+         "compare": "compare", "rankings": "rankings", "snapshots": "snapshots",
+         "present": "present"}
 
 
 def is_calendar(period: str) -> bool:

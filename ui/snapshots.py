@@ -50,8 +50,10 @@ def freeze_link(scope: Scope, view: ViewParams) -> None:
     """The 冻结本页 link of a page (staff only): to /snapshots with the page's region, period and as-of."""
     if view.kiosk:
         return
+    present = link("present", region=scope.code, **{k: v for k, v in view.carried().items() if k != "kiosk"})
     st.html(CSS + f'<div class="freeze-link"><a href="{html.escape(freeze_url(scope, view))}" target="_self" '
-            'title="冻结当前区域与时段的讲评数据，会议时打开即为冻结时的数字">冻结本页 ›</a></div>')
+            'title="冻结当前区域与时段的讲评数据，会议时打开即为冻结时的数字">冻结本页 ›</a> · '
+            f'<a href="{html.escape(present)}" target="_self" title="以幻灯片放映当前区域与时段的讲评数据">演示 ›</a></div>')
 
 
 def snapshot_url(snapshot_id: int) -> str:
@@ -200,6 +202,7 @@ def opened(key, ident: str) -> None:
             f'<b>{html.escape(figures.period_label)}</b>（{html.escape(figures.period.label())}） · 冻结人 {html.escape(info.created_by)} · '
             f'数字为冻结时的计算结果，不随新数据或对旧工单的补录、更正而变化；“明细”按截至时点查询当前数据库 · '
             f'<a href="{html.escape(snapshot_url(info.id))}" target="_self">本快照链接</a> · '
+            f'<a href="{html.escape(link("present", snapshot=str(info.id)))}" target="_self">演示（幻灯片）›</a> · '
             f'<a href="{link("snapshots")}" target="_self">全部快照</a></div>')
     flash()
     view = frozen_view(figures)
