@@ -219,6 +219,6 @@ def chrome():
 # ------------------------------------------------------------- scheduling ---
 
 def pytest_collection_modifyitems(config, items):
-    """The browser tests first: they are the longest files, and the workers (pytest.ini: --dist loadfile,
+    """The browser tests first: they are the longest files, and two workers (pytest.ini: --dist loadfile,
     --no-loadscope-reorder) finish together when the longest work starts first and the short files fill in."""
     items.sort(key=lambda item: 0 if item.get_closest_marker("browser") else 1)
